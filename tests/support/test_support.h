@@ -1,0 +1,26 @@
+/* fpentropy tests: shared helpers for the cmocka unit tests.
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#ifndef FP_TEST_SUPPORT_H
+#define FP_TEST_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+/* cmocka 1.1.5 has no double assertion (assert_float_equal casts to float).
+ * Passes when |actual - expected| <= atol + rtol*|expected|; on failure prints
+ * both values with 17 digits, the tolerance and the label. */
+#define assert_close(actual, expected, rtol, atol) \
+  fp_test_assert_close((actual), (expected), (rtol), (atol), #actual, __FILE__, __LINE__)
+
+void fp_test_assert_close(double actual, double expected, double rtol, double atol,
+                          const char *label, const char *file, int line);
+
+/* Write `text` to a fresh temporary file and return its path in `path`
+ * (at least 64 bytes).  The caller removes it. */
+void fp_test_write_temp(const char *text, char *path, size_t size);
+
+#endif /* FP_TEST_SUPPORT_H */
