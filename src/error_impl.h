@@ -3,6 +3,8 @@
 #ifndef FPENTROPY_ERROR_IMPL_H
 #define FPENTROPY_ERROR_IMPL_H
 
+#include <stddef.h>
+
 #include <fpentropy/status.h>
 
 /* Format a message into err (if not NULL), set err->code, and return `code`,
@@ -14,5 +16,8 @@ int fp_fail(fp_error *err, int code, const char *fmt, ...)
  * set err->code to `code`, and return `code`. */
 int fp_fail_context(fp_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Write a point as "x = 1" (1D), "(x, y) = (1, 2)" or "(x, y, z) = (...)". */
+void fp_format_point(char *buf, size_t size, int dim, const double x[3]);
 
 #endif /* FPENTROPY_ERROR_IMPL_H */

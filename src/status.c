@@ -57,3 +57,13 @@ int fp_fail_context(fp_error *err, int code, const char *fmt, ...)
   }
   return code;
 }
+
+void fp_format_point(char *buf, size_t size, int dim, const double x[3])
+{
+  if (dim <= 1)
+    snprintf(buf, size, "x = %g", x[0]);
+  else if (dim == 2)
+    snprintf(buf, size, "(x, y) = (%g, %g)", x[0], x[1]);
+  else
+    snprintf(buf, size, "(x, y, z) = (%g, %g, %g)", x[0], x[1], x[2]);
+}
