@@ -27,8 +27,6 @@ struct fp_balance {
   double *dpdt;           /* L p */
   double *current;        /* dim per cell */
   double *production;     /* per cell */
-  int64_t *face_below[FP_MAX_DIM]; /* face under each cell along each axis, -1 if none */
-  int64_t *face_above[FP_MAX_DIM];
 };
 
 void fp_balance_destroy(fp_balance **b)
@@ -42,10 +40,6 @@ void fp_balance_destroy(fp_balance **b)
   free(x->dpdt);
   free(x->current);
   free(x->production);
-  for (int k = 0; k < FP_MAX_DIM; k++) {
-    free(x->face_below[k]);
-    free(x->face_above[k]);
-  }
   free(x);
   *b = NULL;
 }
@@ -74,17 +68,6 @@ int fp_balance_create(fp_operator *op, const fp_case *c, fp_balance **out, fp_er
   b->current = calloc(n * (size_t)dim, sizeof *b->current);
   b->production = calloc(n, sizeof *b->production);
   if (!b->flux || !b->ell || !b->logp || !b->dpdt || !b->current || !b->production) goto fail_nomem;
-  for (int k = 0; k < dim; k++) {
-    b->face_below[k] = malloc(n * sizeof *b->face_below[k]);
-    b->face_above[k] = malloc(n * sizeof *b->face_above[k]);
-    if (!b->face_below[k] || !b->face_above[k]) goto fail_nomem;
-    for (size_t i = 0; i < n; i++) b->face_below[k][i] = b->face_above[k][i] = -1;
-  }
-  for (size_t f = 0; f < faces.count; f++) {
-    int k = faces.axis[f];
-    if (faces.left[f] != FP_NO_CELL) b->face_above[k][faces.left[f]] = (int64_t)f;
-    if (faces.right[f] != FP_NO_CELL) b->face_below[k][faces.right[f]] = (int64_t)f;
-  }
   *out = b;
   return FP_OK;
 fail_nomem:
@@ -122,13 +105,13 @@ static double inverse_quadratic_form(double D[FP_MAX_DIM][FP_MAX_DIM], const dou
   return sum;
 }
 
-static void reconstruct_current(fp_balance *b)
+static void reconstruct_current(fp_balance *b, const fp_face_view *faces)
 {
   const fp_grid *g = &b->grid;
   int dim = g->dim;
   for (size_t i = 0; i < g->ncells; i++)
     for (int k = 0; k < dim; k++) {
-      int64_t lo = b->face_below[k][i], hi = b->face_above[k][i];
+      int64_t lo = faces->below[k][i], hi = faces->above[k][i];
       double Flo = lo >= 0 ? b->flux[lo] : 0.0, Fhi = hi >= 0 ? b->flux[hi] : 0.0;
       b->current[i * (size_t)dim + (size_t)k] = 0.5 * (Flo + Fhi);
     }
@@ -166,10 +149,9 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
   for (size_t i = 0; i < n; i++) {
     double term = b->dpdt[i] * (b->ell[i] + 1.0);
     row->dkl_dt += term;
-    row->scale += fabs(term);
+    row->scale += fabs(term) * vol;
   }
   row->dkl_dt *= vol;
-  row->scale *= vol;
   if (dpdt_dense) {
     double s = 0.0;
     for (size_t i = 0; i < n; i++) s += dpdt_dense[i] * (b->ell[i] + 1.0);
@@ -186,17 +168,18 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
   for (size_t f = 0; f < faces.count; f++) {
     uint32_t L = faces.left[f], R = faces.right[f];
     double F = b->flux[f], area = faces.area[faces.axis[f]];
-    if (L == FP_NO_CELL) { /* lower wall: outward flux is -F */
-      row->boundary += F * (b->ell[R] + 1.0) * area;
-      continue;
-    }
-    if (R == FP_NO_CELL) {
-      row->boundary -= F * (b->ell[L] + 1.0) * area;
+    if (L == FP_NO_CELL || R == FP_NO_CELL) { /* a wall: outward flux -F below, F above */
+      double term = (L == FP_NO_CELL ? F * (b->ell[R] + 1.0) : -F * (b->ell[L] + 1.0)) * area;
+      row->boundary += term;
+      row->scale += fabs(term);
       continue;
     }
     interior_a7 -= F * (b->ell[L] - b->ell[R]) * area;
-    if (!two_point) continue;
     double pe = faces.pe[f];
+    /* Round-off is relative to the size of the terms that cancel. */
+    row->scale += fabs(F) * area *
+                  (fabs(b->ell[L]) + fabs(b->ell[R]) + fabs(pe) + fabs(b->logp[L]) + fabs(b->logp[R]));
+    if (!two_point) continue;
     double s = F * (pe + b->logp[L] - b->logp[R]) * area;
     row->sigma_tot += s;
     if (s < row->min_face_sigma) row->min_face_sigma = s;
@@ -211,7 +194,7 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
     }
   }
   row->flux_form = interior_a7 + row->boundary;
-  reconstruct_current(b);
+  reconstruct_current(b, &faces);
   if (!two_point) {
     /* Cell quadrature of J^T D^-1 J / p; q_hk is the remainder of A.13. */
     int dim = g->dim;

@@ -362,8 +362,11 @@ static int fail(fp_loader *ld, const field *f, int code, const char *fmt, ...)
   vsnprintf(detail, sizeof detail, fmt, ap);
   va_end(ap);
   field_location(ld, f, where, sizeof where);
-  return record(ld, field_order(ld, f), code, "%s: [%s] %s: %s", where,
-                section_names[f->section], f->key, detail);
+  /* '#' starts a comment only at the beginning of a line; say so, since
+   * "cells = 50  # per axis" is a natural thing to write. */
+  const char *hint = f->text && strstr(f->text, " #") ? " (inline comments start with ' ;', not '#')" : "";
+  return record(ld, field_order(ld, f), code, "%s: [%s] %s: %s%s", where,
+                section_names[f->section], f->key, detail, hint);
 }
 
 static int missing(fp_loader *ld, const field *f, const char *hint)
@@ -559,7 +562,7 @@ static char *read_line(char *str, int num, void *stream)
               start);
     return NULL;
   }
-  if (sep == start || skip_space(start) == sep) {
+  if (sep == start) {
     line_fail(ld, FP_ERR_CASE, "missing key name before '%c' in '%s'", *sep, start);
     return NULL;
   }

@@ -47,6 +47,13 @@ struct fp_operator {
   double *fgeom;              /* geometric factor of cross entries */
   int64_t *fposL, *fposR;     /* position in L's values, -1 if that cell is absent */
 
+  /* the faces of each cell along each axis (-1: none), and a flux buffer:
+   * the right-hand side is evaluated in flux form, so that every face flux
+   * enters its two cells with opposite signs and the total mass changes only
+   * by the round-off of the final differences, not of the stencil sums */
+  int64_t *face_below[FP_MAX_DIM], *face_above[FP_MAX_DIM];
+  double *flux_work;
+
   /* L in CSR */
   size_t nnz;
   int64_t *row_ptr, *col;
@@ -82,6 +89,11 @@ void fp_operator_destroy(fp_operator **op)
   free(o->fgeom);
   free(o->fposL);
   free(o->fposR);
+  for (int k = 0; k < FP_MAX_DIM; k++) {
+    free(o->face_below[k]);
+    free(o->face_above[k]);
+  }
+  free(o->flux_work);
   free(o->row_ptr);
   free(o->col);
   free(o->val);
@@ -209,6 +221,20 @@ static int build_faces(fp_operator *o, fp_error *err)
     }
   }
   o->fstart[f] = e;
+  o->flux_work = malloc(nfaces * sizeof *o->flux_work);
+  if (!o->flux_work) return fp_fail(err, FP_ERR_NOMEM, "out of memory for %zu faces", nfaces);
+  for (int k = 0; k < g->dim; k++) {
+    o->face_below[k] = malloc(g->ncells * sizeof *o->face_below[k]);
+    o->face_above[k] = malloc(g->ncells * sizeof *o->face_above[k]);
+    if (!o->face_below[k] || !o->face_above[k])
+      return fp_fail(err, FP_ERR_NOMEM, "out of memory for %zu cells", g->ncells);
+    for (size_t i = 0; i < g->ncells; i++) o->face_below[k][i] = o->face_above[k][i] = -1;
+  }
+  for (size_t q = 0; q < f; q++) {
+    int k = o->axis[q];
+    if (o->left[q] != FP_NO_CELL) o->face_above[k][o->left[q]] = (int64_t)q;
+    if (o->right[q] != FP_NO_CELL) o->face_below[k][o->right[q]] = (int64_t)q;
+  }
   if (f != nfaces || e != nentries)
     return fp_fail(err, FP_ERR_ARG, "internal error: face count %zu/%zu, entries %zu/%zu", f,
                    nfaces, e, nentries);
@@ -418,26 +444,42 @@ bool fp_operator_time_dependent(const fp_operator *op) { return op->time_depende
 bool fp_operator_two_point(const fp_operator *op) { return op->two_point; }
 double fp_operator_time(const fp_operator *op) { return op->t; }
 
-void fp_operator_apply(const fp_operator *op, const double *restrict p, double *restrict dpdt)
+static void compute_fluxes(const fp_operator *op, const double *restrict p, double *restrict flux)
 {
-  const int64_t *row_ptr = op->row_ptr, *col = op->col;
-  const double *val = op->val;
-  const long n = (long)op->grid.ncells;
+  const size_t *fstart = op->fstart;
+  const uint32_t *fcell = op->fcell;
+  const double *w = op->fweight;
+  const long nfaces = (long)op->nfaces;
+#pragma omp parallel for schedule(static) if (nfaces > 20000)
+  for (long f = 0; f < nfaces; f++) {
+    double s = 0.0;
+    for (size_t e = fstart[f]; e < fstart[f + 1]; e++) s += w[e] * p[fcell[e]];
+    flux[f] = s;
+  }
+}
+
+void fp_operator_apply(fp_operator *op, const double *restrict p, double *restrict dpdt)
+{
+  const fp_grid *g = &op->grid;
+  const double *flux = op->flux_work;
+  compute_fluxes(op, p, op->flux_work);
+  const int dim = g->dim;
+  const long n = (long)g->ncells;
 #pragma omp parallel for schedule(static) if (n > 20000)
   for (long i = 0; i < n; i++) {
     double s = 0.0;
-    for (int64_t q = row_ptr[i]; q < row_ptr[i + 1]; q++) s += val[q] * p[col[q]];
+    for (int k = 0; k < dim; k++) {
+      int64_t lo = op->face_below[k][i], hi = op->face_above[k][i];
+      double in = lo >= 0 ? flux[lo] : 0.0, out = hi >= 0 ? flux[hi] : 0.0;
+      s += (in - out) / g->h[k];
+    }
     dpdt[i] = s;
   }
 }
 
 void fp_operator_face_fluxes(const fp_operator *op, const double *p, double *flux)
 {
-  for (size_t f = 0; f < op->nfaces; f++) {
-    double s = 0.0;
-    for (size_t e = op->fstart[f]; e < op->fstart[f + 1]; e++) s += op->fweight[e] * p[op->fcell[e]];
-    flux[f] = s;
-  }
+  compute_fluxes(op, p, flux);
 }
 
 double fp_operator_two_point_flux(const fp_face_view *faces, size_t f, const double *p)
@@ -455,6 +497,10 @@ void fp_operator_faces(const fp_operator *op, fp_face_view *view)
   view->axis = op->axis;
   view->pe = op->pe;
   view->dcoef = op->dcoef;
+  for (int k = 0; k < FP_MAX_DIM; k++) {
+    view->below[k] = k < op->grid.dim ? op->face_below[k] : NULL;
+    view->above[k] = k < op->grid.dim ? op->face_above[k] : NULL;
+  }
   for (int k = 0; k < FP_MAX_DIM; k++)
     view->area[k] = k < op->grid.dim ? op->grid.cell_volume / op->grid.h[k] : 0.0;
 }

@@ -231,7 +231,7 @@ static int detect_linear_gaussian(fp_reference *r, fp_error *err)
   return FP_OK;
 }
 
-int fp_reference_init(fp_reference *r, const fp_case *c, const fp_operator *op, fp_error *err)
+int fp_reference_init(fp_reference *r, const fp_case *c, fp_operator *op, fp_error *err)
 {
   memset(r, 0, sizeof *r);
   r->c = c;

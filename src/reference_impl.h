@@ -43,7 +43,7 @@ typedef struct fp_reference {
 /* Sample p0 and q on the grid of `op` (assembled at t = 0) and detect the
  * closed form.  Errors: those of fp_density_sample() and
  * fp_stationary_solve(), with the case path in the message. */
-int fp_reference_init(fp_reference *r, const fp_case *c, const fp_operator *op, fp_error *err);
+int fp_reference_init(fp_reference *r, const fp_case *c, fp_operator *op, fp_error *err);
 void fp_reference_clear(fp_reference *r);
 
 /* "expression", "initial density" or "stationary density (residual ...)". */

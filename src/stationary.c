@@ -14,7 +14,7 @@
 
 _Static_assert(sizeof(SuiteSparse_long) == sizeof(int64_t), "KLU's long must be 64-bit");
 
-int fp_stationary_solve(const fp_operator *op, const double *hint, double *p_ss,
+int fp_stationary_solve(fp_operator *op, const double *hint, double *p_ss,
                         double *residual, fp_error *err)
 {
   const fp_grid *g = fp_operator_grid(op);

@@ -51,7 +51,8 @@ typedef struct fp_balance_row {
   bool has_split;        /* a stationary density was supplied (two-point fluxes) */
   double sigma_hk_hs, sigma_na;
   double split_residual; /* sigma_tot - sigma_hk_hs - sigma_na */
-  double scale;          /* sum of |terms| of dkl_dt: the size round-off is relative to */
+  double scale;          /* sum of the magnitudes of the terms the identities add up:
+                            the size that round-off is relative to */
   double min_face_sigma; /* smallest face term F_f X_f |f| (two-point; >= 0 in theory) */
   size_t floored_cells;  /* cells where p <= FP_BALANCE_FLOOR (log p taken at the floor) */
   double floored_mass;   /* their mass */

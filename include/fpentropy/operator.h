@@ -53,6 +53,8 @@ typedef struct fp_face_view {
   const double *pe;         /* Peclet number of the two-point part */
   const double *dcoef;      /* D_kk / d (d: distance between the two points) */
   double area[3];           /* |f| for faces of each axis: cell_volume / h_k */
+  const int64_t *below[3];  /* per axis: the face under each cell, -1 if none */
+  const int64_t *above[3];  /* per axis: the face over each cell, -1 if none */
 } fp_face_view;
 
 /* Read-only view of L in compressed sparse row form (column indices sorted). */
@@ -87,9 +89,12 @@ int fp_operator_assemble(fp_operator *op, double t, fp_error *err);
 /* The time of the last assembly. */
 double fp_operator_time(const fp_operator *op);
 
-/* dpdt = L p (at the assembled time).  p and dpdt have ncells entries and
- * must not overlap. */
-void fp_operator_apply(const fp_operator *op, const double *p, double *dpdt);
+/* dpdt = L p (at the assembled time), evaluated in flux form: the face
+ * fluxes first, then dp_i/dt = sum_k (F_below - F_above) / h_k, so mass is
+ * conserved to the round-off of the differences.  p and dpdt have ncells
+ * entries and must not overlap.  Uses a buffer inside op: one thread per
+ * operator. */
+void fp_operator_apply(fp_operator *op, const double *p, double *dpdt);
 
 /* flux[f] = F_f for every face (fp_operator_faces().count entries). */
 void fp_operator_face_fluxes(const fp_operator *op, const double *p, double *flux);

@@ -27,7 +27,7 @@ extern "C" {
  * maximum).  Errors: FP_ERR_UNSUPPORTED with an absorbing boundary,
  * FP_ERR_NUMERIC if KLU finds the system singular or the solution has a
  * negative entry beyond round-off (the message says where). */
-int fp_stationary_solve(const fp_operator *op, const double *hint, double *p_ss,
+int fp_stationary_solve(fp_operator *op, const double *hint, double *p_ss,
                         double *residual, fp_error *err);
 
 #ifdef __cplusplus
