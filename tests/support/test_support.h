@@ -23,4 +23,15 @@ void fp_test_assert_close(double actual, double expected, double rtol, double at
  * (at least 64 bytes).  The caller removes it. */
 void fp_test_write_temp(const char *text, char *path, size_t size);
 
+struct fp_case;
+
+/* Load a case from INI text with optional overrides (NULL-terminated list);
+ * fails the test with the loader's message if it does not load. */
+struct fp_case *fp_test_case(const char *ini_text, const char *const *overrides);
+
+/* Integrate case `c` from its initial density to time t with the case's
+ * options (linear solver replaced when `solver` is not FP_LINSOL_AUTO) and
+ * copy the density into p (ncells).  Fails the test on any error. */
+void fp_test_integrate(const struct fp_case *c, double t, int solver, double *p);
+
 #endif /* FP_TEST_SUPPORT_H */

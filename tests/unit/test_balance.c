@@ -1,0 +1,185 @@
+/* fpentropy tests: the discrete entropy balance.  The identities are
+ * algebraic, so they are checked on arbitrary positive densities, not only
+ * on solutions: A.7 and A.13 to round-off, sigma_tot >= 0 face by face, the
+ * Hatano-Sasa split, Remark 1 (q_ref = p_ss gives dkl/dt = -sigma_na), and
+ * the boundary term of absorbing walls.
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "test_support.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include <fpentropy/balance.h>
+#include <fpentropy/case.h>
+#include <fpentropy/operator.h>
+#include <fpentropy/stationary.h>
+
+static const char *const nonequilibrium_2d =
+    "[domain]\ndimension = 2\nlower = -3, -2\nupper = 3, 2\ncells = 20, 16\n"
+    "boundary = reflecting, periodic\n"
+    "[dynamics]\ndrift_x = -x + 0.7*sin(y)\ndrift_y = 1.5 - 0.3*x\n"
+    "diffusion_xx = 1 + 0.3*sin(x)\ndiffusion_yy = 0.6 + 0.1*cos(y)\n"
+    "[initial]\ndensity = exp(-(x-1)^2 - y^2)\n[time]\nend = 1\n";
+
+typedef struct fixture {
+  fp_case *c;
+  fp_operator *op;
+  fp_balance *b;
+  double *p, *q, *pss;
+  size_t n;
+} fixture;
+
+static void fill_random(double *p, size_t n, unsigned long s, double lo)
+{
+  for (size_t i = 0; i < n; i++) {
+    s = s * 6364136223846793005UL + 1442695040888963407UL;
+    p[i] = lo + (double)(s >> 11) / 9007199254740992.0;
+  }
+}
+
+static void fixture_open(fixture *f, const char *text, const char *const *ov)
+{
+  fp_error err;
+  f->c = fp_test_case(text, ov);
+  assert_int_equal(fp_operator_create(f->c, &f->op, &err), FP_OK);
+  assert_int_equal(fp_balance_create(f->op, f->c, &f->b, &err), FP_OK);
+  f->n = f->c->grid.ncells;
+  f->p = malloc(f->n * sizeof *f->p);
+  f->q = malloc(f->n * sizeof *f->q);
+  f->pss = malloc(f->n * sizeof *f->pss);
+  fill_random(f->p, f->n, 3, 0.05);
+  fill_random(f->q, f->n, 5, 0.2);
+}
+
+static void fixture_close(fixture *f)
+{
+  free(f->p);
+  free(f->q);
+  free(f->pss);
+  fp_balance_destroy(&f->b);
+  fp_operator_destroy(&f->op);
+  fp_case_destroy(&f->c);
+}
+
+/* Round-off: a few hundred ulps of the magnitude of the summed terms. */
+#define ROUNDOFF(row) (256 * DBL_EPSILON * (row).scale)
+
+static void test_identities_random_density(void **state)
+{
+  (void)state;
+  fixture f;
+  fixture_open(&f, nonequilibrium_2d, NULL);
+  fp_error err;
+  double residual;
+  assert_int_equal(fp_stationary_solve(f.op, NULL, f.pss, &residual, &err), FP_OK);
+  fp_balance_row row;
+  assert_int_equal(fp_balance_compute(f.b, 0.0, f.p, f.q, NULL, f.pss, &row, &err), FP_OK);
+  print_message("dkl_dt %.6e sigma %.6e q_hk %.6e residual %.2e a7 %.2e scale %.2e\n", row.dkl_dt,
+                row.sigma_tot, row.q_hk, row.residual, row.residual_a7, row.scale);
+  assert_true(fabs(row.residual) <= ROUNDOFF(row));
+  assert_true(fabs(row.residual_a7) <= ROUNDOFF(row));
+  assert_true(row.sigma_tot > 0.0);
+  assert_true(row.min_face_sigma >= 0.0); /* face by face */
+  assert_true(row.boundary == 0.0);
+  assert_true(row.has_split);
+  assert_true(fabs(row.split_residual) <= ROUNDOFF(row));
+  assert_true(row.sigma_hk_hs > 0.0); /* driven: current at steady state */
+  assert_true(row.sigma_na > 0.0);
+  assert_true(isnan(row.dkl_dt_fd));
+  fixture_close(&f);
+}
+
+/* Remark 1: with q_ref = p_ss, dkl/dt = -sigma_na <= 0 and q_hk = sigma_hk. */
+static void test_remark1_discrete(void **state)
+{
+  (void)state;
+  fixture f;
+  fixture_open(&f, nonequilibrium_2d, NULL);
+  fp_error err;
+  double residual;
+  assert_int_equal(fp_stationary_solve(f.op, NULL, f.pss, &residual, &err), FP_OK);
+  fp_balance_row row;
+  assert_int_equal(fp_balance_compute(f.b, 0.0, f.p, f.pss, NULL, f.pss, &row, &err), FP_OK);
+  assert_true(row.dkl_dt < 0.0);
+  assert_close(row.dkl_dt, -row.sigma_na, 0, ROUNDOFF(row));
+  assert_close(row.q_hk, row.sigma_hk_hs, 0, ROUNDOFF(row));
+  fixture_close(&f);
+}
+
+/* At p = p_ss the current of a gradient drift vanishes: sigma_tot = 0
+ * (A.15's equality case); a driven case keeps sigma_tot = sigma_hk > 0. */
+static void test_equality_case(void **state)
+{
+  (void)state;
+  const char *gradient = "[domain]\ndimension = 2\nlower = -3\nupper = 3\ncells = 16\n"
+                         "[dynamics]\npotential = x^2/2 + y^4/4 + 0.2*x*y\ndiffusion = 1 + 0.1*x^2\n"
+                         "[initial]\ndensity = 1\n[time]\nend = 1\n";
+  const char *const texts[] = {gradient, nonequilibrium_2d};
+  for (int k = 0; k < 2; k++) {
+    fixture f;
+    fixture_open(&f, texts[k], NULL);
+    fp_error err;
+    double residual;
+    assert_int_equal(fp_stationary_solve(f.op, NULL, f.pss, &residual, &err), FP_OK);
+    fp_balance_row row;
+    assert_int_equal(fp_balance_compute(f.b, 0.0, f.pss, f.q, NULL, f.pss, &row, &err), FP_OK);
+    print_message("%s: sigma_tot at p_ss = %.3e\n", k ? "driven" : "gradient", row.sigma_tot);
+    if (k == 0)
+      assert_true(row.sigma_tot < 1e-20);
+    else
+      assert_true(row.sigma_tot > 1e-2);
+    assert_close(row.sigma_tot, row.sigma_hk_hs, 1e-10, 1e-20);
+    assert_true(fabs(row.sigma_na) < 1e-20);
+    fixture_close(&f);
+  }
+}
+
+/* Absorbing walls: the boundary term is reported and the identities still
+ * close; no stationary density exists. */
+static void test_absorbing_boundary_term(void **state)
+{
+  (void)state;
+  const char *text = "[domain]\ndimension = 1\nlower = 0\nupper = 2\ncells = 40\n"
+                     "boundary = absorbing\n[dynamics]\ndrift = 0.5\ndiffusion = 1\n"
+                     "[initial]\ndensity = 1\n[time]\nend = 1\n";
+  fixture f;
+  fixture_open(&f, text, NULL);
+  fp_error err;
+  fp_balance_row row;
+  assert_int_equal(fp_stationary_solve(f.op, NULL, f.pss, NULL, &err), FP_ERR_UNSUPPORTED);
+  assert_int_equal(fp_balance_compute(f.b, 0.0, f.p, f.q, NULL, NULL, &row, &err), FP_OK);
+  assert_true(row.boundary != 0.0);
+  assert_true(fabs(row.residual) <= ROUNDOFF(row));
+  assert_true(fabs(row.residual_a7) <= ROUNDOFF(row));
+  assert_false(row.has_split);
+  fixture_close(&f);
+}
+
+/* Densities that underflow are floored the same way everywhere: the
+ * identities stay exact and the floored cells are counted. */
+static void test_floored_cells_reported(void **state)
+{
+  (void)state;
+  fixture f;
+  fixture_open(&f, nonequilibrium_2d, NULL);
+  fp_error err;
+  for (size_t i = 0; i < 5; i++) f.p[i] = 0.0;
+  fp_balance_row row;
+  assert_int_equal(fp_balance_compute(f.b, 0.0, f.p, f.q, NULL, NULL, &row, &err), FP_OK);
+  assert_int_equal(row.floored_cells, 5);
+  assert_true(fabs(row.residual) <= ROUNDOFF(row));
+  fixture_close(&f);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_identities_random_density),
+      cmocka_unit_test(test_remark1_discrete),
+      cmocka_unit_test(test_equality_case),
+      cmocka_unit_test(test_absorbing_boundary_term),
+      cmocka_unit_test(test_floored_cells_reported),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
