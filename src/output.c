@@ -126,31 +126,6 @@ FILE *fp_output_file_stream(fp_output_file *f) { return f ? f->fp : NULL; }
 
 const char *fp_output_file_path(const fp_output_file *f) { return f ? f->path : NULL; }
 
-/* Make a completed rename durable.  Best effort: some file systems refuse
- * fsync on directories, and the data itself is already safe. */
-static void sync_parent_directory(const char *path)
-{
-  const char *slash = strrchr(path, '/');
-  char *dir = NULL;
-  if (!slash) {
-    dir = dup_string(".");
-  } else {
-    size_t len = slash == path ? 1 : (size_t)(slash - path);
-    dir = malloc(len + 1);
-    if (dir) {
-      memcpy(dir, path, len);
-      dir[len] = '\0';
-    }
-  }
-  if (!dir) return;
-  int fd = open(dir, O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) {
-    (void)fsync(fd);
-    (void)close(fd);
-  }
-  free(dir);
-}
-
 int fp_output_file_commit(fp_output_file **fptr, fp_error *err)
 {
   char reason[256];
@@ -171,13 +146,9 @@ int fp_output_file_commit(fp_output_file **fptr, fp_error *err)
                      errno_text(errno, reason, sizeof reason));
     goto fail;
   }
-  /* Without fsync a crash shortly after the rename can leave an empty file
-   * under the final name on some file systems (ext4 delayed allocation). */
-  if (fsync(fileno(f->fp)) != 0) {
-    status = fp_fail(err, FP_ERR_IO, "flushing %s to disk failed: %s", f->partial,
-                     errno_text(errno, reason, sizeof reason));
-    goto fail;
-  }
+  /* No fsync: the guarantee is against a run that fails, is killed or is
+   * interrupted (rename is atomic), not against a power failure; an fsync
+   * per file cost more than the computation of small runs. */
   FILE *fp = f->fp;
   f->fp = NULL;
   if (fclose(fp) != 0) {
@@ -190,7 +161,6 @@ int fp_output_file_commit(fp_output_file **fptr, fp_error *err)
                      errno_text(errno, reason, sizeof reason));
     goto fail;
   }
-  sync_parent_directory(f->path);
   file_free(f);
   return FP_OK;
 
@@ -362,7 +332,7 @@ int fp_output_table_append(fp_output_table *t, const double *values, size_t n, f
   for (size_t i = 0; i < n; i++) fprintf(fp, "%s%.17g", i ? "," : "", values[i]);
   fputc('\n', fp);
   /* Flushed per row so that a reader following the .partial file sees whole
-   * rows; fsync is left to the commit (it would cost a disk round trip). */
+   * rows. */
   if (ferror(fp) || fflush(fp) != 0) {
     t->failed = true;
     return fp_fail(err, FP_ERR_IO, "table %s: writing row %zu failed: %s", path, t->rows + 1,

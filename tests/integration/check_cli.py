@@ -1,0 +1,156 @@
+#!/usr/bin/python3
+"""Integration checks of the fpentropy command line (run by ctest).
+
+Each subcommand is one ctest test; every check asserts numbers or messages,
+with the tolerance stated next to it.
+
+  check_cli.py --fpentropy BIN bad-cases DIR      every DIR/*.ini must be rejected
+                                                  (exit 2) with the message in its
+                                                  '# expect:' line
+  check_cli.py --fpentropy BIN run CASE [--set k=v ...]
+                                                  run a case and check the balance
+  check_cli.py --fpentropy BIN failure CASE       a failing run leaves .partial files
+  check_cli.py --fpentropy BIN usage              --help, --version, bad options
+"""
+import argparse
+import csv
+import glob
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+failures = []
+
+
+def check(ok, what):
+    print(("PASS " if ok else "FAIL ") + what)
+    if not ok:
+        failures.append(what)
+
+
+def run(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+def read_balance(path):
+    with open(path) as f:
+        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+    return [{k: float(v) for k, v in r.items()} for r in rows]
+
+
+def read_summary(path):
+    out = {}
+    with open(path) as f:
+        for line in f:
+            if ":" in line and not line.startswith("#"):
+                k, v = line.split(":", 1)
+                out[k.strip()] = v.strip()
+    return out
+
+
+def bad_cases(binary, directory):
+    files = sorted(glob.glob(os.path.join(directory, "*.ini")))
+    check(len(files) >= 5, f"{len(files)} bad case files found")
+    for path in files:
+        with open(path) as f:
+            expect = f.readline().split("expect:", 1)[1].strip()
+        code, out, err = run([binary, "check", path])
+        check(code == 2, f"{os.path.basename(path)}: exit status {code} == 2")
+        check(expect in err, f"{os.path.basename(path)}: message contains '{expect}' (got: {err.strip()})")
+
+
+def run_case(binary, case, sets):
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [binary, "run", case, "-o", out, "-q"]
+        for s in sets:
+            cmd += ["--set", s]
+        code, stdout, stderr = run(cmd)
+        check(code == 0, f"run {os.path.basename(case)} exit status {code} ({stderr.strip()})")
+        if code != 0:
+            return
+        rows = read_balance(os.path.join(out, "balance.csv"))
+        summary = read_summary(os.path.join(out, "summary.txt"))
+        check(summary.get("status") == "completed", "summary status completed")
+        check(len(rows) >= 2, f"{len(rows)} output rows")
+        m0 = rows[0]["mass"]
+        drift = max(abs(r["mass"] - m0) / m0 for r in rows)
+        absorbing = "absorbing" in open(case).read() and not any("boundary" in s for s in sets)
+        if not absorbing:
+            check(drift <= 1e-12, f"mass conserved: max relative drift {drift:.2e} <= 1e-12")
+        # Round-off of the identities, relative to the size of the terms.
+        for r in rows:
+            size = max(abs(r["dkl_dt"]), abs(r["sigma_tot"]), abs(r["q_hk"]), abs(r["boundary"]), 1e-300)
+            r["_size"] = size
+        worst = max(abs(r["residual"]) / r["_size"] for r in rows[1:])
+        worst7 = max(abs(r["residual_a7"]) / r["_size"] for r in rows[1:])
+        check(worst <= 1e-9, f"A.13 residual {worst:.2e} <= 1e-9 of the terms")
+        check(worst7 <= 1e-9, f"A.7 residual {worst7:.2e} <= 1e-9 of the terms")
+        check(all(r["sigma_tot"] >= 0 for r in rows), "sigma_tot >= 0 at every output")
+        # CVODE's dense output against the exact rate: agreement at the
+        # time-integration tolerance (100 rtol relative, 1e-8 absolute).
+        rtol = float(summary.get("rtol", "1e-6")) if "rtol" in summary else 1e-6
+        fd = max(abs(r["dkl_dt_fd"] - r["dkl_dt"]) / (abs(r["dkl_dt"]) + 1e-8) for r in rows[1:])
+        check(fd <= 1e-3, f"dkl_dt from dense output agrees: {fd:.2e} <= 1e-3")
+        if "kl_exact" in rows[0]:
+            kl_err = max(abs(r["kl"] - r["kl_exact"]) for r in rows)
+            kl_size = max(abs(r["kl_exact"]) for r in rows) + 1e-12
+            check(kl_err / kl_size <= 1e-2, f"kl against closed form: {kl_err / kl_size:.2e} <= 1e-2")
+            l1 = max(r["l1_error"] for r in rows)
+            check(l1 <= 1e-2, f"L1 error against closed form {l1:.2e} <= 1e-2")
+        snaps = glob.glob(os.path.join(out, "snapshot_*.vtk"))
+        check(len(snaps) >= 1 or "output.snapshots=0" in sets, f"{len(snaps)} VTK snapshots written")
+        check(not glob.glob(os.path.join(out, "*.partial")), "no .partial files after success")
+
+
+def failure(binary, case):
+    with tempfile.TemporaryDirectory() as out:
+        code, _, err = run([binary, "run", case, "-o", out, "-q", "--set", "time.max_steps=3"])
+        check(code == 1, f"a run that exceeds max_steps exits 1 (got {code})")
+        check("CVode" in err or "steps" in err, f"the error names the solver failure: {err.strip()}")
+        check(not os.path.exists(os.path.join(out, "balance.csv")), "no final balance.csv after a failure")
+        check(os.path.exists(os.path.join(out, "balance.csv.partial")), "balance.csv.partial keeps the rows")
+        summary = read_summary(os.path.join(out, "summary.txt"))
+        check(summary.get("status", "") != "completed", f"summary status says failure: {summary.get('status')}")
+
+
+def usage(binary):
+    code, out, _ = run([binary, "--help"])
+    check(code == 0 and "Usage:" in out and "Exit status" in out, "--help prints usage, exit 0")
+    code, out, _ = run([binary, "--version"])
+    check(code == 0 and "SUNDIALS" in out, "--version names the libraries, exit 0")
+    code, _, err = run([binary, "run"])
+    check(code == 2 and "missing CASE" in err, "missing case file: exit 2")
+    code, _, err = run([binary, "frobnicate", "x.ini"])
+    check(code == 2 and "unknown command" in err, "unknown command: exit 2")
+    code, _, err = run([binary, "check", "x.ini", "--bogus"])
+    check(code == 2 and "unknown option" in err, "unknown option: exit 2")
+    code, _, err = run([binary, "check", "/nonexistent.ini"])
+    check(code != 0 and "cannot open" in err, "missing file: clear message")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--fpentropy", required=True)
+    ap.add_argument("what")
+    ap.add_argument("arg", nargs="?")
+    ap.add_argument("--set", action="append", default=[])
+    a = ap.parse_args()
+    if a.what == "bad-cases":
+        bad_cases(a.fpentropy, a.arg)
+    elif a.what == "run":
+        run_case(a.fpentropy, a.arg, a.set)
+    elif a.what == "failure":
+        failure(a.fpentropy, a.arg)
+    elif a.what == "usage":
+        usage(a.fpentropy)
+    else:
+        ap.error("unknown check " + a.what)
+    print(f"{len(failures)} failed" if failures else "all checks passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
