@@ -62,7 +62,7 @@ def bad_cases(binary, directory):
         check(expect in err, f"{os.path.basename(path)}: message contains '{expect}' (got: {err.strip()})")
 
 
-def run_case(binary, case, sets):
+def run_case(binary, case, sets, exact_tol):
     with tempfile.TemporaryDirectory() as out:
         cmd = [binary, "run", case, "-o", out, "-q"]
         for s in sets:
@@ -97,9 +97,11 @@ def run_case(binary, case, sets):
         if "kl_exact" in rows[0]:
             kl_err = max(abs(r["kl"] - r["kl_exact"]) for r in rows)
             kl_size = max(abs(r["kl_exact"]) for r in rows) + 1e-12
-            check(kl_err / kl_size <= 1e-2, f"kl against closed form: {kl_err / kl_size:.2e} <= 1e-2")
+            # Discretisation error of the case's grid (docs/scheme.md gives the
+            # measured values); exact_tol is set per case in CMakeLists.txt.
+            check(kl_err / kl_size <= exact_tol, f"kl against closed form: {kl_err / kl_size:.2e} <= {exact_tol}")
             l1 = max(r["l1_error"] for r in rows)
-            check(l1 <= 1e-2, f"L1 error against closed form {l1:.2e} <= 1e-2")
+            check(l1 <= exact_tol, f"L1 error against closed form {l1:.2e} <= {exact_tol}")
         snaps = glob.glob(os.path.join(out, "snapshot_*.vtk"))
         check(len(snaps) >= 1 or "output.snapshots=0" in sets, f"{len(snaps)} VTK snapshots written")
         check(not glob.glob(os.path.join(out, "*.partial")), "no .partial files after success")
@@ -137,11 +139,12 @@ def main():
     ap.add_argument("what")
     ap.add_argument("arg", nargs="?")
     ap.add_argument("--set", action="append", default=[])
+    ap.add_argument("--exact-tol", type=float, default=1e-2)
     a = ap.parse_args()
     if a.what == "bad-cases":
         bad_cases(a.fpentropy, a.arg)
     elif a.what == "run":
-        run_case(a.fpentropy, a.arg, a.set)
+        run_case(a.fpentropy, a.arg, a.set, a.exact_tol)
     elif a.what == "failure":
         failure(a.fpentropy, a.arg)
     elif a.what == "usage":
