@@ -144,6 +144,8 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
   row->kl *= vol;
   row->mass = fp_density_mass(g, p);
   row->min_p = fp_density_min(g, p, NULL);
+  row->max_p = -INFINITY;
+  for (size_t i = 0; i < n; i++) row->max_p = fmax(row->max_p, p[i]);
 
   fp_operator_apply(b->op, p, b->dpdt);
   for (size_t i = 0; i < n; i++) {
@@ -175,6 +177,7 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
       continue;
     }
     interior_a7 -= F * (b->ell[L] - b->ell[R]) * area;
+    row->current_l1 += fabs(F) * area;
     double pe = faces.pe[f];
     /* Round-off is relative to the size of the terms that cancel. */
     row->scale += fabs(F) * area *

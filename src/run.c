@@ -212,6 +212,10 @@ static int record_output(run_context *r, double t, const double *p, fp_run_resul
   if (res->rows == 0) res->mass_initial = row.mass;
   track_row(r, &row, res);
   bool is_output = in_list(t, r->c->output_times, r->c->n_output_times);
+  if (is_output && r->split && isnan(res->reference_to_stationary))
+    res->reference_to_stationary = fp_density_l1_distance(&r->c->grid, r->ref.q, r->p_ss);
+  if (is_output && r->opt->on_row && r->opt->on_row(&row, r->opt->row_ctx) != 0)
+    return fp_fail(err, FP_ERR_INTERRUPTED, "stopped by the row callback at t = %g", t);
   bool is_snapshot = in_list(t, r->c->snapshot_times, r->c->n_snapshot_times);
   if (is_output) {
     double values[MAX_COLUMNS];
@@ -288,12 +292,18 @@ static int setup(run_context *r, fp_run_result *res, fp_error *err)
   if (rc == FP_OK) rc = fp_reference_init(&r->ref, c, r->op, err);
   if (rc != FP_OK) return rc;
   res->Z_initial = r->ref.Z_initial;
+  res->two_point = fp_operator_two_point(r->op);
+  res->time_dependent = fp_operator_time_dependent(r->op);
+  res->reference_stationary = c->reference_kind == FP_REFERENCE_STATIONARY;
+  res->rtol = c->rtol;
   res->Z_reference = r->ref.Z_reference;
   const fp_grid *g = &c->grid;
   bool conserving = true;
   for (int k = 0; k < g->dim; k++) conserving &= g->bc[k] != FP_BC_ABSORBING;
   r->split = conserving && fp_operator_two_point(r->op) &&
              (!fp_operator_time_dependent(r->op) || g->ncells <= FP_SPLIT_MAX_CELLS);
+  res->absorbing = !conserving;
+  res->split = r->split;
   r->stationary_residual = -1.0;
   r->dpdt_dense = malloc(g->ncells * sizeof *r->dpdt_dense);
   if (r->split) r->p_ss = malloc(g->ncells * sizeof *r->p_ss);
@@ -319,6 +329,8 @@ int fp_run_case(const fp_case *c, const fp_run_options *options, fp_run_result *
   fp_run_result *res = result ? result : &local;
   memset(res, 0, sizeof *res);
   res->min_density = INFINITY;
+  res->reference_to_stationary = NAN;
+  res->stationary_residual = NAN;
   if (!c || !options) return fp_fail(err, FP_ERR_ARG, "fp_run_case: NULL argument");
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
@@ -345,6 +357,7 @@ int fp_run_case(const fp_case *c, const fp_run_options *options, fp_run_result *
     }
   }
   if (r.solver) fp_solver_get_stats(r.solver, &res->stats);
+  if (r.split && r.stationary_residual >= 0.0) res->stationary_residual = r.stationary_residual;
   res->wall_seconds = seconds_since(&start);
   if (rc == FP_OK && options->write_files) {
     rc = fp_output_table_commit(&r.table, e);

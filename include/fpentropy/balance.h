@@ -42,7 +42,7 @@ extern "C" {
 
 typedef struct fp_balance_row {
   double t;
-  double mass, min_p;
+  double mass, min_p, max_p;
   double kl, dkl_dt, flux_form;
   double sigma_tot, q_hk, boundary;
   double residual;       /* dkl_dt - (-sigma_tot + q_hk + boundary) */
@@ -54,6 +54,7 @@ typedef struct fp_balance_row {
   double scale;          /* sum of the magnitudes of the terms the identities add up:
                             the size that round-off is relative to */
   double min_face_sigma; /* smallest face term F_f X_f |f| (two-point; >= 0 in theory) */
+  double current_l1;     /* sum over interior faces of |F_f| |f|: zero iff J = 0 */
   size_t floored_cells;  /* cells where p <= FP_BALANCE_FLOOR (log p taken at the floor) */
   double floored_mass;   /* their mass */
 } fp_balance_row;

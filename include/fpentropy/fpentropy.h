@@ -13,6 +13,9 @@
  *   gaussian.h  closed forms for linear-Gaussian (Ornstein-Uhlenbeck) cases
  *   output.h    atomic files, CSV tables, VTK and column snapshots
  *   run.h       one complete run of a case
+ *   balance.h   the discrete entropy balance
+ *   stationary.h the stationary density of the discrete dynamics
+ *   verify.h    verification of Appendix A on a case
  *   version.h   versions for provenance
  */
 #ifndef FPENTROPY_FPENTROPY_H
@@ -31,6 +34,7 @@
 #include <fpentropy/balance.h>
 #include <fpentropy/solver.h>
 #include <fpentropy/status.h>
+#include <fpentropy/verify.h>
 #include <fpentropy/version.h>
 
 #endif /* FPENTROPY_FPENTROPY_H */

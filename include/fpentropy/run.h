@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <fpentropy/balance.h>
 #include <fpentropy/case.h>
 #include <fpentropy/solver.h>
 #include <fpentropy/status.h>
@@ -32,6 +33,10 @@ typedef struct fp_run_options {
   FILE *progress;                       /* NULL: no progress lines */
   volatile sig_atomic_t *interrupted;   /* NULL, or a flag set by a signal handler */
   bool write_files;                     /* false: compute only (tests, benchmarks) */
+  /* Called with every balance row at the case's output times (may be NULL);
+   * a non-zero return stops the run with FP_ERR_INTERRUPTED. */
+  int (*on_row)(const fp_balance_row *row, void *ctx);
+  void *row_ctx;
 } fp_run_options;
 
 typedef struct fp_run_result {
@@ -44,6 +49,15 @@ typedef struct fp_run_result {
   double Z_reference;      /* normalising constant of q_ref (0 if not an expression) */
   fp_solver_stats stats;
   char linear_solver[32];
+  /* what the verification needs to know about the run */
+  bool two_point;               /* diagonal D: every flux is two-point */
+  bool time_dependent;          /* fields depend on t */
+  bool absorbing;               /* some wall is absorbing */
+  bool split;                   /* the Hatano-Sasa split was computed */
+  bool reference_stationary;    /* q_ref is the discrete stationary density */
+  double reference_to_stationary; /* L1 distance of q_ref to p_ss at t = 0 (NAN if unknown) */
+  double stationary_residual;   /* of the last stationary solve (NAN if none) */
+  double rtol;
 } fp_run_result;
 
 /* Run case `c`.  On success and on failure `result` (may be NULL) holds what

@@ -50,6 +50,8 @@ static void print_usage(FILE *f)
           "                summary.txt into the output directory\n"
           "  check CASE    validate the case file and print the resolved settings;\n"
           "                nothing is computed\n"
+          "  verify CASE   run the case and check Appendix A of the paper in discrete\n"
+          "                form: one PASS/FAIL line per identity (exit 3 on any FAIL)\n"
           "\n"
           "Options:\n"
           "  -o, --output DIR       output directory (default: the case's\n"
@@ -183,6 +185,25 @@ static int command_check(const cli_args *a)
   return rc == FP_OK ? EXIT_OK : EXIT_USAGE;
 }
 
+static int command_verify(const cli_args *a)
+{
+  fp_case *c = NULL;
+  int rc = load_case(a, &c);
+  if (rc != FP_OK) return exit_code_for(rc);
+  fp_run_options opt = {.output_dir = a->output_dir,
+                        .progress = a->progress ? stderr : NULL,
+                        .interrupted = &interrupted,
+                        .write_files = true};
+  fp_verify_summary summary;
+  fp_error err;
+  fp_error_clear(&err);
+  rc = fp_verify_case(c, &opt, stdout, &summary, &err);
+  if (rc != FP_OK) fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
+  fp_case_destroy(&c);
+  if (rc != FP_OK) return exit_code_for(rc);
+  return summary.failed ? EXIT_CHECK : EXIT_OK;
+}
+
 static int command_run(const cli_args *a)
 {
   fp_case *c = NULL;
@@ -228,6 +249,7 @@ int main(int argc, char **argv)
 
   if (strcmp(a.command, "run") == 0) return command_run(&a);
   if (strcmp(a.command, "check") == 0) return command_check(&a);
+  if (strcmp(a.command, "verify") == 0) return command_verify(&a);
   fprintf(stderr, "fpentropy: unknown command '%s' (see fpentropy --help)\n", a.command);
   return EXIT_USAGE;
 }
