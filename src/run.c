@@ -260,7 +260,8 @@ static void write_summary(run_context *r, const fp_run_result *res, int status,
   for (int k = 0; k < g->dim; k++) fprintf(s, "%s%zu", k ? " x " : "", g->n[k]);
   fprintf(s, ")\noutputs_written: %zu of %zu\nsnapshots_written: %zu\n", res->rows,
           r->c->n_output_times, r->snapshots_written);
-  fprintf(s, "wall_seconds: %.6f\n", res->wall_seconds);
+  fprintf(s, "wall_seconds: %.6f\nsetup_seconds: %.6f\nstep_seconds: %.6f\noutput_seconds: %.6f\n",
+          res->wall_seconds, res->setup_seconds, res->step_seconds, res->output_seconds);
   fprintf(s, "initial_normalisation: %.17g\n", res->Z_initial);
   fprintf(s, "reference: %s", fp_reference_describe(&r->ref));
   if (res->Z_reference > 0) fprintf(s, " (normalisation %.17g)", res->Z_reference);
@@ -341,10 +342,16 @@ int fp_run_case(const fp_case *c, const fp_run_options *options, fp_run_result *
   fp_error_clear(e);
 
   int rc = setup(&r, res, e);
+  res->setup_seconds = seconds_since(&start);
   for (size_t k = 0; rc == FP_OK && k < r.n_times; k++) {
     double t = r.times[k];
+    struct timespec phase;
+    clock_gettime(CLOCK_MONOTONIC, &phase);
     rc = fp_solver_advance(r.solver, t, e);
+    res->step_seconds += seconds_since(&phase);
+    clock_gettime(CLOCK_MONOTONIC, &phase);
     if (rc == FP_OK) rc = record_output(&r, t, fp_solver_state(r.solver), res, e);
+    res->output_seconds += seconds_since(&phase);
     if (rc == FP_OK && options->interrupted && *options->interrupted)
       rc = fp_fail(e, FP_ERR_INTERRUPTED, "interrupted at t = %g", t);
     if (options->progress && rc == FP_OK) {

@@ -42,6 +42,9 @@ typedef struct fp_run_options {
 typedef struct fp_run_result {
   size_t rows;             /* output times completed */
   double wall_seconds;
+  double setup_seconds;    /* operator, densities, closed form, solver setup */
+  double step_seconds;     /* CVODE time stepping */
+  double output_seconds;   /* balance diagnostics, stationary solves, files */
   double mass_initial, mass_final;
   double max_mass_drift;   /* max over outputs of |mass - mass(0)| / mass(0) */
   double min_density;      /* smallest cell value over all outputs */
