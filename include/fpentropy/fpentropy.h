@@ -12,6 +12,7 @@
  *   solver.h    CVODE time stepping
  *   gaussian.h  closed forms for linear-Gaussian (Ornstein-Uhlenbeck) cases
  *   output.h    atomic files, CSV tables, VTK and column snapshots
+ *   particles.h particle streams (Euler-Maruyama) of a case
  *   run.h       one complete run of a case
  *   balance.h   the discrete entropy balance
  *   stationary.h the stationary density of the discrete dynamics
@@ -29,6 +30,7 @@
 #include <fpentropy/grid.h>
 #include <fpentropy/operator.h>
 #include <fpentropy/output.h>
+#include <fpentropy/particles.h>
 #include <fpentropy/run.h>
 #include <fpentropy/stationary.h>
 #include <fpentropy/balance.h>

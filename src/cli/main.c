@@ -1,40 +1,24 @@
-/* fpentropy: the command-line tool.
- * SPDX-License-Identifier: GPL-3.0-or-later
- *
- * Exit status (documented in --help and docs/cli.md):
- *   0 success; 1 the computation failed (solver, numerics, files);
- *   2 bad usage or an invalid case file (nothing was computed);
- *   3 a verification check failed; 130 interrupted (SIGINT/SIGTERM). */
+/* fpentropy: the command-line tool (argument parsing and dispatch).
+ * SPDX-License-Identifier: GPL-3.0-or-later */
 #define _POSIX_C_SOURCE 200809L
-#include <fpentropy/fpentropy.h>
+#include "cli.h"
 
+#include <errno.h>
 #include <gsl/gsl_errno.h>
-#include <signal.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_CHECK = 3, EXIT_INTERRUPTED = 130 };
-
-#define MAX_OVERRIDES 256
-
-typedef struct cli_args {
-  const char *command;
-  const char *case_path;
-  const char *output_dir;
-  const char *overrides[MAX_OVERRIDES];
-  size_t n_overrides;
-  bool quiet;
-  bool progress;
-} cli_args;
-
-static volatile sig_atomic_t interrupted = 0;
+/* The one global of the program: a signal handler can only talk through one. */
+volatile sig_atomic_t cli_interrupted = 0;
 
 static void on_signal(int sig)
 {
   (void)sig;
-  interrupted = 1;
+  cli_interrupted = 1;
 }
 
 static void print_usage(FILE *f)
@@ -52,6 +36,8 @@ static void print_usage(FILE *f)
           "                nothing is computed\n"
           "  verify CASE   run the case and check Appendix A of the paper in discrete\n"
           "                form: one PASS/FAIL line per identity (exit 3 on any FAIL)\n"
+          "  sample CASE   simulate the case's SDE as particles (Euler-Maruyama) and\n"
+          "                write the samples at the output times\n"
           "\n"
           "Options:\n"
           "  -o, --output DIR       output directory (default: the case's\n"
@@ -63,17 +49,85 @@ static void print_usage(FILE *f)
           "  -h, --help             this help\n"
           "  -V, --version          version and library versions\n"
           "\n"
+          "Particle options (sample):\n"
+          "      --particles N      particles per replica (default 10000)\n"
+          "      --replicas R       independent replicas (default 1)\n"
+          "      --seed S           random seed (default 1)\n"
+          "      --dt DT            Euler-Maruyama step (default: from the fields)\n"
+          "      --threads T        threads (default: all cores)\n"
+          "      --format bin|csv   sample file format (default bin)\n"
+          "\n"
           "Exit status: 0 success, 1 computation failed, 2 bad usage or case file,\n"
           "3 a verification check failed, 130 interrupted.\n"
-          "Case files are documented in docs/case-files.md.\n");
+          "Case files are documented in docs/case-files.md, commands in docs/cli.md.\n");
 }
 
 static void print_version(void)
 {
-  printf("fpentropy %s\n", FP_VERSION);
   char versions[256];
   fp_library_versions(versions, sizeof versions);
-  printf("%s\n", versions);
+  printf("fpentropy %s\n%s\n", FP_VERSION, versions);
+}
+
+/* Options that take a value: long name, short name, where the value goes. */
+typedef struct value_option {
+  const char *name;
+  char short_name;
+  size_t offset;       /* of a `const char *` field, or of a repeat array */
+  size_t count_offset; /* of the repeat counter, 0 for single values */
+} value_option;
+
+#define SINGLE(name, short, field) {name, short, offsetof(cli_args, field), 0}
+#define REPEAT(name, short, field, count) {name, short, offsetof(cli_args, field), offsetof(cli_args, count)}
+
+static const value_option value_options[] = {
+    SINGLE("output", 'o', output_dir),
+    REPEAT("set", 's', overrides, n_overrides),
+    REPEAT("policy", 0, policies, n_policies),
+    SINGLE("particles", 0, particles),
+    SINGLE("replicas", 0, replicas),
+    SINGLE("seed", 0, seed),
+    SINGLE("dt", 0, dt),
+    SINGLE("threads", 0, threads),
+    SINGLE("format", 0, format),
+    SINGLE("estimators", 0, estimators),
+    SINGLE("cost", 0, cost),
+};
+
+static const value_option *find_value_option(const char *arg, const char **inline_value)
+{
+  *inline_value = NULL;
+  for (size_t k = 0; k < sizeof value_options / sizeof value_options[0]; k++) {
+    const value_option *o = &value_options[k];
+    if (arg[1] != '-') {
+      if (o->short_name && arg[1] == o->short_name && arg[2] == '\0') return o;
+      continue;
+    }
+    size_t len = strlen(o->name);
+    if (strncmp(arg + 2, o->name, len) != 0) continue;
+    if (arg[2 + len] == '\0') return o;
+    if (arg[2 + len] == '=') {
+      *inline_value = arg + 3 + len;
+      return o;
+    }
+  }
+  return NULL;
+}
+
+static int store_value(cli_args *a, const value_option *o, const char *value)
+{
+  char *base = (char *)a;
+  if (!o->count_offset) {
+    *(const char **)(base + o->offset) = value;
+    return EXIT_OK;
+  }
+  size_t *count = (size_t *)(base + o->count_offset);
+  if (*count == CLI_MAX_REPEAT) {
+    fprintf(stderr, "fpentropy: more than %d --%s options\n", CLI_MAX_REPEAT, o->name);
+    return EXIT_USAGE;
+  }
+  ((const char **)(base + o->offset))[(*count)++] = value;
+  return EXIT_OK;
 }
 
 static int parse_args(int argc, char **argv, cli_args *a)
@@ -83,6 +137,7 @@ static int parse_args(int argc, char **argv, cli_args *a)
   for (int i = 1; i < argc; i++) {
     const char *s = argv[i];
     const char *value = NULL;
+    const value_option *o = s[0] == '-' ? find_value_option(s, &value) : NULL;
     if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
       print_usage(stdout);
       exit(EXIT_OK);
@@ -93,27 +148,16 @@ static int parse_args(int argc, char **argv, cli_args *a)
       a->quiet = true;
     } else if (strcmp(s, "--progress") == 0) {
       a->progress = true;
-    } else if (strcmp(s, "-o") == 0 || strcmp(s, "--output") == 0 || strcmp(s, "-s") == 0 ||
-               strcmp(s, "--set") == 0) {
-      if (i + 1 >= argc) {
-        fprintf(stderr, "fpentropy: option %s needs a value\n", s);
-        return EXIT_USAGE;
-      }
-      value = argv[++i];
-      if (s[1] == 'o' || s[2] == 'o') {
-        a->output_dir = value;
-      } else {
-        if (a->n_overrides == MAX_OVERRIDES) {
-          fprintf(stderr, "fpentropy: more than %d --set options\n", MAX_OVERRIDES);
+    } else if (o) {
+      if (!value) {
+        if (i + 1 >= argc) {
+          fprintf(stderr, "fpentropy: option %s needs a value\n", s);
           return EXIT_USAGE;
         }
-        a->overrides[a->n_overrides++] = value;
+        value = argv[++i];
       }
-    } else if (strncmp(s, "--output=", 9) == 0) {
-      a->output_dir = s + 9;
-    } else if (strncmp(s, "--set=", 6) == 0) {
-      if (a->n_overrides == MAX_OVERRIDES) return EXIT_USAGE;
-      a->overrides[a->n_overrides++] = s + 6;
+      int rc = store_value(a, o, value);
+      if (rc != EXIT_OK) return rc;
     } else if (s[0] == '-' && s[1] != '\0') {
       fprintf(stderr, "fpentropy: unknown option '%s' (see fpentropy --help)\n", s);
       return EXIT_USAGE;
@@ -138,7 +182,7 @@ static int parse_args(int argc, char **argv, cli_args *a)
   return EXIT_OK;
 }
 
-static int exit_code_for(int status)
+int cli_exit_code(int status)
 {
   switch (status) {
   case FP_OK: return EXIT_OK;
@@ -150,7 +194,7 @@ static int exit_code_for(int status)
   }
 }
 
-static int load_case(const cli_args *a, fp_case **c)
+int cli_load_case(const cli_args *a, fp_case **c)
 {
   fp_error err;
   fp_error_clear(&err);
@@ -159,78 +203,54 @@ static int load_case(const cli_args *a, fp_case **c)
   return rc;
 }
 
-static int command_check(const cli_args *a)
+bool cli_parse_size(const char *option, const char *text, size_t *out)
 {
-  fp_case *c = NULL;
-  int rc = load_case(a, &c);
-  if (rc != FP_OK) return exit_code_for(rc);
-  fp_error err;
-  fp_error_clear(&err);
-  /* Building the operator checks the coefficients on the grid (D > 0,
-   * finite drift) and sampling checks the densities, still without time
-   * stepping. */
-  fp_operator *op = NULL;
-  rc = fp_operator_create(c, &op, &err);
-  if (rc == FP_OK) rc = fp_run_check_densities(c, &err);
-  if (rc != FP_OK) {
-    fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
-  } else if (!a->quiet) {
-    fp_case_print(c, stdout);
-    printf("# check: OK (%zu cells, %s fluxes%s)\n", c->grid.ncells,
-           fp_operator_two_point(op) ? "two-point" : "full-tensor",
-           fp_operator_time_dependent(op) ? ", time-dependent fields" : "");
+  char *end = NULL;
+  errno = 0;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (errno || end == text || *end != '\0' || text[0] == '-') {
+    fprintf(stderr, "fpentropy: --%s: expected a non-negative integer, got '%s'\n", option, text);
+    return false;
   }
-  fp_operator_destroy(&op);
-  fp_case_destroy(&c);
-  return rc == FP_OK ? EXIT_OK : EXIT_USAGE;
+  *out = (size_t)v;
+  return true;
 }
 
-static int command_verify(const cli_args *a)
+bool cli_parse_double(const char *option, const char *text, double *out)
 {
-  fp_case *c = NULL;
-  int rc = load_case(a, &c);
-  if (rc != FP_OK) return exit_code_for(rc);
-  fp_run_options opt = {.output_dir = a->output_dir,
-                        .progress = a->progress ? stderr : NULL,
-                        .interrupted = &interrupted,
-                        .write_files = true};
-  fp_verify_summary summary;
-  fp_error err;
-  fp_error_clear(&err);
-  rc = fp_verify_case(c, &opt, stdout, &summary, &err);
-  if (rc != FP_OK) fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
-  fp_case_destroy(&c);
-  if (rc != FP_OK) return exit_code_for(rc);
-  return summary.failed ? EXIT_CHECK : EXIT_OK;
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (errno || end == text || *end != '\0' || v != v) {
+    fprintf(stderr, "fpentropy: --%s: expected a number, got '%s'\n", option, text);
+    return false;
+  }
+  *out = v;
+  return true;
 }
 
-static int command_run(const cli_args *a)
+bool cli_parse_size_list(const char *option, const char *text, size_t *out, size_t max, size_t *n)
 {
-  fp_case *c = NULL;
-  int rc = load_case(a, &c);
-  if (rc != FP_OK) return exit_code_for(rc);
-  fp_run_options opt = {.output_dir = a->output_dir,
-                        .progress = a->progress ? stderr : NULL,
-                        .interrupted = &interrupted,
-                        .write_files = true};
-  fp_run_result res;
-  fp_error err;
-  fp_error_clear(&err);
-  rc = fp_run_case(c, &opt, &res, &err);
-  const char *dir = a->output_dir ? a->output_dir : c->output_dir;
-  if (rc != FP_OK) {
-    fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
-    if (res.rows > 0)
-      fprintf(stderr, "fpentropy: %zu output rows were written to %s before the failure\n",
-              res.rows, dir);
-  } else if (!a->quiet) {
-    printf("%s: %zu outputs in %.3f s (%s, %ld steps); mass drift %.2e, min p %.3e\n",
-           c->name, res.rows, res.wall_seconds, res.linear_solver, res.stats.steps,
-           res.max_mass_drift, res.min_density);
-    printf("results in %s/ (balance.csv, summary.txt, snapshots)\n", dir);
+  *n = 0;
+  char buf[512];
+  if (strlen(text) >= sizeof buf) {
+    fprintf(stderr, "fpentropy: --%s: list too long\n", option);
+    return false;
   }
-  fp_case_destroy(&c);
-  return exit_code_for(rc);
+  strcpy(buf, text);
+  for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    if (*n == max) {
+      fprintf(stderr, "fpentropy: --%s: at most %zu values\n", option, max);
+      return false;
+    }
+    if (!cli_parse_size(option, tok, &out[*n]) || out[*n] == 0) {
+      if (out[*n] == 0) fprintf(stderr, "fpentropy: --%s: values must be positive\n", option);
+      return false;
+    }
+    (*n)++;
+  }
+  if (*n == 0) fprintf(stderr, "fpentropy: --%s: empty list\n", option);
+  return *n > 0;
 }
 
 int main(int argc, char **argv)
@@ -247,9 +267,12 @@ int main(int argc, char **argv)
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
 
-  if (strcmp(a.command, "run") == 0) return command_run(&a);
-  if (strcmp(a.command, "check") == 0) return command_check(&a);
-  if (strcmp(a.command, "verify") == 0) return command_verify(&a);
+  static const struct {
+    const char *name;
+    int (*run)(const cli_args *);
+  } commands[] = {{"run", cli_run}, {"check", cli_check}, {"verify", cli_verify}, {"sample", cli_sample}};
+  for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
+    if (strcmp(a.command, commands[k].name) == 0) return commands[k].run(&a);
   fprintf(stderr, "fpentropy: unknown command '%s' (see fpentropy --help)\n", a.command);
   return EXIT_USAGE;
 }

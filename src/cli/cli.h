@@ -1,0 +1,62 @@
+/* fpentropy command-line tool: shared declarations of the commands.
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#ifndef FPENTROPY_CLI_H
+#define FPENTROPY_CLI_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <fpentropy/fpentropy.h>
+
+/* Exit status, documented in --help and docs/cli.md. */
+enum {
+  EXIT_OK = 0,          /* success */
+  EXIT_FAILED = 1,      /* the computation failed (solver, numerics, files) */
+  EXIT_USAGE = 2,       /* bad usage or an invalid case file: nothing computed */
+  EXIT_CHECK = 3,       /* a verification check failed */
+  EXIT_INTERRUPTED = 130
+};
+
+#define CLI_MAX_REPEAT 256
+
+typedef struct cli_args {
+  const char *command;
+  const char *case_path;
+  const char *output_dir;
+  const char *overrides[CLI_MAX_REPEAT];
+  size_t n_overrides;
+  const char *policies[CLI_MAX_REPEAT];
+  size_t n_policies;
+  const char *particles;   /* "N" or "N1,N2,..." */
+  const char *replicas;
+  const char *seed;
+  const char *dt;
+  const char *threads;
+  const char *format;
+  const char *estimators;  /* comma list of estimator specs separated by ';' or ' ' */
+  const char *cost;        /* retrain cost c (policy) */
+  bool quiet;
+  bool progress;
+} cli_args;
+
+/* Set by SIGINT/SIGTERM; long loops poll it. */
+extern volatile sig_atomic_t cli_interrupted;
+
+int cli_exit_code(int status);
+int cli_load_case(const cli_args *a, fp_case **c);
+
+/* Parse an unsigned integer / a double option value; on error print a
+ * message naming the option and return false. */
+bool cli_parse_size(const char *option, const char *text, size_t *out);
+bool cli_parse_double(const char *option, const char *text, double *out);
+
+/* Split a comma list of positive integers (e.g. --particles 1000,10000). */
+bool cli_parse_size_list(const char *option, const char *text, size_t *out, size_t max, size_t *n);
+
+int cli_run(const cli_args *a);
+int cli_check(const cli_args *a);
+int cli_verify(const cli_args *a);
+int cli_sample(const cli_args *a);
+
+#endif /* FPENTROPY_CLI_H */

@@ -1,0 +1,81 @@
+/* fpentropy CLI: run, check and verify (the PDE commands).
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "cli.h"
+
+#include <stdio.h>
+
+static fp_run_options run_options(const cli_args *a)
+{
+  fp_run_options opt = {.output_dir = a->output_dir,
+                        .progress = a->progress ? stderr : NULL,
+                        .interrupted = &cli_interrupted,
+                        .write_files = true};
+  return opt;
+}
+
+int cli_check(const cli_args *a)
+{
+  fp_case *c = NULL;
+  int rc = cli_load_case(a, &c);
+  if (rc != FP_OK) return cli_exit_code(rc);
+  fp_error err;
+  fp_error_clear(&err);
+  /* Building the operator checks the coefficients on the grid (D > 0,
+   * finite drift) and sampling checks the densities, still without time
+   * stepping. */
+  fp_operator *op = NULL;
+  rc = fp_operator_create(c, &op, &err);
+  if (rc == FP_OK) rc = fp_run_check_densities(c, &err);
+  if (rc != FP_OK) {
+    fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
+  } else if (!a->quiet) {
+    fp_case_print(c, stdout);
+    printf("# check: OK (%zu cells, %s fluxes%s)\n", c->grid.ncells,
+           fp_operator_two_point(op) ? "two-point" : "full-tensor",
+           fp_operator_time_dependent(op) ? ", time-dependent fields" : "");
+  }
+  fp_operator_destroy(&op);
+  fp_case_destroy(&c);
+  return rc == FP_OK ? EXIT_OK : EXIT_USAGE;
+}
+
+int cli_verify(const cli_args *a)
+{
+  fp_case *c = NULL;
+  int rc = cli_load_case(a, &c);
+  if (rc != FP_OK) return cli_exit_code(rc);
+  fp_run_options opt = run_options(a);
+  fp_verify_summary summary;
+  fp_error err;
+  fp_error_clear(&err);
+  rc = fp_verify_case(c, &opt, stdout, &summary, &err);
+  if (rc != FP_OK) fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
+  fp_case_destroy(&c);
+  if (rc != FP_OK) return cli_exit_code(rc);
+  return summary.failed ? EXIT_CHECK : EXIT_OK;
+}
+
+int cli_run(const cli_args *a)
+{
+  fp_case *c = NULL;
+  int rc = cli_load_case(a, &c);
+  if (rc != FP_OK) return cli_exit_code(rc);
+  fp_run_options opt = run_options(a);
+  fp_run_result res;
+  fp_error err;
+  fp_error_clear(&err);
+  rc = fp_run_case(c, &opt, &res, &err);
+  const char *dir = a->output_dir ? a->output_dir : c->output_dir;
+  if (rc != FP_OK) {
+    fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
+    if (res.rows > 0)
+      fprintf(stderr, "fpentropy: %zu output rows were kept in %s/balance.csv.partial\n", res.rows, dir);
+  } else if (!a->quiet) {
+    printf("%s: %zu outputs in %.3f s (%s, %ld steps); mass drift %.2e, min p %.3e\n", c->name,
+           res.rows, res.wall_seconds, res.linear_solver, res.stats.steps, res.max_mass_drift,
+           res.min_density);
+    printf("results in %s/ (balance.csv, summary.txt, snapshots)\n", dir);
+  }
+  fp_case_destroy(&c);
+  return cli_exit_code(rc);
+}
