@@ -9,7 +9,8 @@
  *   - fp_retrain_evaluate(): the mismatch series and the cost of any
  *     schedule;
  *   - fp_policy_run_exact(): a policy driven by the exact mismatch, on the
- *     same code path as the evaluator;
+ *     same code path as the evaluator; fp_policy_run_signal(): the same with
+ *     the policy fed an estimated signal and the schedule scored exactly;
  *   - the excess-loss accounting of Katz 2026 (Table 1, eq. 14) with the
  *     stale-state rule Z_k = [D_k > delta_stale].
  *
@@ -90,6 +91,30 @@ int fp_retrain_evaluate(const fp_retrain_problem *pb, double c, const bool *sche
 int fp_policy_run_exact(fp_policy *policy, const fp_retrain_problem *pb, double c,
                         bool *schedule, double *observed, double *mismatch,
                         fp_retrain_cost *out, fp_error *err);
+
+/* "No retrain yet": the value of `last` before the first retrain. */
+#define FP_RETRAIN_NONE ((size_t)-1)
+
+/* What the policy sees at period k when it is not the exact mismatch (an
+ * estimate from samples, say).  Called once per period, in order, with
+ * `last` the period of the deployed model's retrain (FP_RETRAIN_NONE before
+ * the first) and `exact` the exact observed[k]; obs arrives filled as
+ * fp_policy_run_exact() would fill it (period, t, divergence = exact, loss
+ * when the problem has one) and the callback overwrites what it estimates
+ * (typically obs->divergence).  Returns FP_OK or an error (fill err). */
+typedef int (*fp_policy_signal_fn)(void *ctx, size_t k, size_t last, double exact,
+                                   fp_policy_obs *obs, fp_error *err);
+
+/* fp_policy_run_exact() with the policy fed by `signal` instead of the exact
+ * mismatch, while the schedule is scored exactly: observed, mismatch and *out
+ * are the exact series and cost of the schedule the policy chose (as
+ * fp_retrain_evaluate() gives them; same code).  signal == NULL is
+ * fp_policy_run_exact().  Returns FP_OK, FP_ERR_ARG, or the policy's or the
+ * callback's error (with the period in the message). */
+int fp_policy_run_signal(fp_policy *policy, const fp_retrain_problem *pb, double c,
+                         fp_policy_signal_fn signal, void *ctx, bool *schedule,
+                         double *observed, double *mismatch, fp_retrain_cost *out,
+                         fp_error *err);
 
 /* ----------------------------------------------------------------------- */
 /* Excess loss (Katz 2026, Table 1 and eq. 14)                              */
