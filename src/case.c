@@ -54,11 +54,14 @@ enum {
   SEC_TIME,
   SEC_SOLVER,
   SEC_OUTPUT,
+  SEC_SAMPLE,
+  SEC_POLICY,
   SEC_COUNT
 };
 
 static const char *const section_names[SEC_COUNT] = {
-    "domain", "constants", "dynamics", "initial", "reference", "time", "solver", "output"};
+    "domain", "constants", "dynamics", "initial", "reference", "time", "solver", "output",
+    "sample", "policy"};
 
 /* Known keys of each section, NULL-terminated.  [constants] takes any name. */
 static const char *const domain_keys[] = {"dimension", "lower", "upper", "cells", "boundary", NULL};
@@ -73,8 +76,12 @@ static const char *const time_keys[] = {"end",      "outputs",  "output_times", 
 static const char *const solver_keys[] = {"linear_solver", "preconditioner", "krylov_dim", NULL};
 static const char *const output_keys[] = {"directory", "snapshots", "snapshot_times",
                                           "snapshot_format", NULL};
+static const char *const sample_keys[] = {"particles", "replicas", "seed", "dt", "sizes",
+                                          "estimators", NULL};
+static const char *const policy_keys[] = {"policies", "cost", "kappa", "stale_threshold", NULL};
 static const char *const *const section_keys[SEC_COUNT] = {
-    domain_keys, NULL, dynamics_keys, density_keys, density_keys, time_keys, solver_keys, output_keys};
+    domain_keys, NULL,        dynamics_keys, density_keys, density_keys,
+    time_keys,   solver_keys, output_keys,   sample_keys,  policy_keys};
 
 /* Defaults, as the text a user would write.  Loading parses these through the
  * same code as written values, and fp_case_print() shows them, so the two
@@ -106,6 +113,16 @@ static const key_default defaults[] = {
     {SEC_SOLVER, "krylov_dim", "20"},
     {SEC_OUTPUT, "snapshots", "5"},
     {SEC_OUTPUT, "snapshot_format", "vtk, dat"},
+    {SEC_SAMPLE, "particles", "10000"},
+    {SEC_SAMPLE, "replicas", "10"},
+    {SEC_SAMPLE, "seed", "1"},
+    {SEC_SAMPLE, "dt", "0"},
+    {SEC_SAMPLE, "sizes", "1000, 10000"},
+    {SEC_SAMPLE, "estimators", "knn gauss hist kde"},
+    {SEC_POLICY, "policies", "none calendar:k=10 threshold:tau=0.1"},
+    {SEC_POLICY, "cost", "0.1"},
+    {SEC_POLICY, "kappa", "1"},
+    {SEC_POLICY, "stale_threshold", "0.05"},
 };
 
 static const char *const axis_names[FP_MAX_DIM] = {"x", "y", "z"};
@@ -1479,6 +1496,9 @@ void fp_case_destroy(fp_case **c)
   free(x->output_times);
   free(x->output_dir);
   free(x->snapshot_times);
+  free(x->sample_sizes);
+  free(x->estimators);
+  free(x->policies);
   for (size_t i = 0; i < x->n_entries; i++) {
     free(x->entries[i].section);
     free(x->entries[i].key);
@@ -1503,6 +1523,65 @@ static char *case_name(const char *path)
   memcpy(name, base, len);
   name[len] = '\0';
   return name;
+}
+
+/* A positive integer no larger than `max`. */
+static int load_count(fp_loader *ld, int section, const char *key, long max, size_t *out)
+{
+  field f = get_field(ld, section, key);
+  long v = 0;
+  if (!parse_integer(f.text, &v) || v < 1 || v > max)
+    return fail(ld, &f, FP_ERR_CASE, "expected an integer from 1 to %ld, got '%s'", max, f.text);
+  *out = (size_t)v;
+  return FP_OK;
+}
+
+/* A whitespace-separated list of specs, kept as text (each spec is checked
+ * by the module that parses it, before any computation). */
+static int load_specs(fp_loader *ld, int section, const char *key, char **out)
+{
+  field f = get_field(ld, section, key);
+  if (f.text[0] == '\0') return fail(ld, &f, FP_ERR_CASE, "expected at least one spec, got an empty value");
+  *out = duplicate(f.text);
+  return *out ? FP_OK : nomem(ld);
+}
+
+static int load_sample(fp_loader *ld)
+{
+  fp_case *c = ld->c;
+  load_count(ld, SEC_SAMPLE, "particles", 100000000L, &c->sample_particles);
+  load_count(ld, SEC_SAMPLE, "replicas", 100000L, &c->sample_replicas);
+  field fs = get_field(ld, SEC_SAMPLE, "seed");
+  long seed = 0;
+  if (!parse_integer(fs.text, &seed) || seed < 0)
+    fail(ld, &fs, FP_ERR_CASE, "expected a non-negative integer, got '%s'", fs.text);
+  else
+    c->sample_seed = (unsigned long)seed;
+  load_number(ld, SEC_SAMPLE, "dt", 0.0, false, INFINITY, &c->sample_dt);
+  field fz = get_field(ld, SEC_SAMPLE, "sizes");
+  size_t n = count_items(fz.text);
+  c->sample_sizes = calloc(n ? n : 1, sizeof *c->sample_sizes);
+  if (!c->sample_sizes) return nomem(ld);
+  item_iter it = {fz.text, false};
+  const char *s;
+  size_t len;
+  while (next_item(&it, &s, &len)) {
+    long v = 0;
+    if (!parse_long(s, len, &v) || v < 2 || v > 100000000L)
+      return fail(ld, &fz, FP_ERR_CASE, "expected a comma list of sample sizes >= 2, got '%s'", fz.text);
+    c->sample_sizes[c->n_sample_sizes++] = (size_t)v;
+  }
+  if (c->n_sample_sizes == 0) return fail(ld, &fz, FP_ERR_CASE, "expected at least one sample size");
+  return load_specs(ld, SEC_SAMPLE, "estimators", &c->estimators);
+}
+
+static int load_policy(fp_loader *ld)
+{
+  fp_case *c = ld->c;
+  load_number(ld, SEC_POLICY, "cost", 0.0, false, INFINITY, &c->retrain_cost);
+  load_number(ld, SEC_POLICY, "kappa", 0.0, true, INFINITY, &c->kappa);
+  load_number(ld, SEC_POLICY, "stale_threshold", 0.0, false, INFINITY, &c->stale_threshold);
+  return load_specs(ld, SEC_POLICY, "policies", &c->policies);
 }
 
 int fp_case_load(const char *path, const char *const *overrides, size_t n_overrides,
@@ -1543,7 +1622,7 @@ int fp_case_load(const char *path, const char *const *overrides, size_t n_overri
 
   int (*const sections[])(fp_loader *) = {load_domain,    load_constants, load_dynamics,
                                           load_densities, load_time,      load_solver,
-                                          load_output};
+                                          load_output,    load_sample,    load_policy};
   for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
     rc = sections[i](&ld);
     if (rc != FP_OK) goto close_file;

@@ -216,6 +216,9 @@ static int record_output(run_context *r, double t, const double *p, fp_run_resul
     res->reference_to_stationary = fp_density_l1_distance(&r->c->grid, r->ref.q, r->p_ss);
   if (is_output && r->opt->on_row && r->opt->on_row(&row, r->opt->row_ctx) != 0)
     return fp_fail(err, FP_ERR_INTERRUPTED, "stopped by the row callback at t = %g", t);
+  if (is_output && r->opt->on_density &&
+      r->opt->on_density(t, p, r->c->grid.ncells, r->opt->density_ctx) != 0)
+    return fp_fail(err, FP_ERR_INTERRUPTED, "stopped by the density callback at t = %g", t);
   bool is_snapshot = in_list(t, r->c->snapshot_times, r->c->n_snapshot_times);
   if (is_output) {
     double values[MAX_COLUMNS];

@@ -100,6 +100,21 @@ typedef struct fp_case {
   double *snapshot_times;  /* owned, strictly increasing, within [0, t_end] */
   unsigned snapshot_format; /* FP_SNAPSHOT_* bits */
 
+  /* [sample]: particle streams and sample estimators (fpentropy sample, compare) */
+  size_t sample_particles;
+  size_t sample_replicas;
+  unsigned long sample_seed;
+  double sample_dt;        /* 0: automatic */
+  size_t n_sample_sizes;
+  size_t *sample_sizes;    /* owned: the N of `compare` */
+  char *estimators;        /* owned: whitespace-separated estimator specs */
+
+  /* [policy]: retraining policies (fpentropy policy) */
+  char *policies;          /* owned: whitespace-separated policy specs */
+  double retrain_cost;     /* c of C = c #retrains + sum D dt */
+  double kappa;            /* 002's c_churn / c_wait */
+  double stale_threshold;  /* Z_k = [true mismatch > stale_threshold] */
+
   /* Every key that was set, in file order then override order. */
   size_t n_entries;
   fp_case_entry *entries;  /* owned */

@@ -13,6 +13,10 @@
  *   gaussian.h  closed forms for linear-Gaussian (Ornstein-Uhlenbeck) cases
  *   output.h    atomic files, CSV tables, VTK and column snapshots
  *   particles.h particle streams (Euler-Maruyama) of a case
+ *   policy.h    retraining policies (one interface, a registry)
+ *   retrain_cost.h  the cost of a retraining schedule, 002 excess loss
+ *   oracle.h    the cost-minimising schedule (dynamic programming)
+ *   policy_study.h  policies driven by exact PDE divergences
  *   run.h       one complete run of a case
  *   balance.h   the discrete entropy balance
  *   stationary.h the stationary density of the discrete dynamics
@@ -30,7 +34,11 @@
 #include <fpentropy/grid.h>
 #include <fpentropy/operator.h>
 #include <fpentropy/output.h>
+#include <fpentropy/oracle.h>
 #include <fpentropy/particles.h>
+#include <fpentropy/policy.h>
+#include <fpentropy/policy_study.h>
+#include <fpentropy/retrain_cost.h>
 #include <fpentropy/run.h>
 #include <fpentropy/stationary.h>
 #include <fpentropy/balance.h>

@@ -37,6 +37,10 @@ typedef struct fp_run_options {
    * a non-zero return stops the run with FP_ERR_INTERRUPTED. */
   int (*on_row)(const fp_balance_row *row, void *ctx);
   void *row_ctx;
+  /* Called with the density (ncells values, valid during the call) at every
+   * output time (may be NULL); non-zero stops the run like on_row. */
+  int (*on_density)(double t, const double *p, size_t ncells, void *ctx);
+  void *density_ctx;
 } fp_run_options;
 
 typedef struct fp_run_result {

@@ -38,6 +38,8 @@ static void print_usage(FILE *f)
           "                form: one PASS/FAIL line per identity (exit 3 on any FAIL)\n"
           "  sample CASE   simulate the case's SDE as particles (Euler-Maruyama) and\n"
           "                write the samples at the output times\n"
+          "  policy CASE   run retraining policies on the exact mismatch series of the\n"
+          "                case, against the cost-minimising oracle\n"
           "\n"
           "Options:\n"
           "  -o, --output DIR       output directory (default: the case's\n"
@@ -56,6 +58,11 @@ static void print_usage(FILE *f)
           "      --dt DT            Euler-Maruyama step (default: from the fields)\n"
           "      --threads T        threads (default: all cores)\n"
           "      --format bin|csv   sample file format (default bin)\n"
+          "\n"
+          "Policy options (policy):\n"
+          "      --policy SPEC      a policy, e.g. threshold:tau=0.1 (repeatable; default:\n"
+          "                         the case's [policy] policies); docs/policies.md\n"
+          "      --cost C           retrain cost c in C = c #retrains + sum D dt\n"
           "\n"
           "Exit status: 0 success, 1 computation failed, 2 bad usage or case file,\n"
           "3 a verification check failed, 130 interrupted.\n"
@@ -270,7 +277,8 @@ int main(int argc, char **argv)
   static const struct {
     const char *name;
     int (*run)(const cli_args *);
-  } commands[] = {{"run", cli_run}, {"check", cli_check}, {"verify", cli_verify}, {"sample", cli_sample}};
+  } commands[] = {{"run", cli_run}, {"check", cli_check}, {"verify", cli_verify}, {"sample", cli_sample},
+                  {"policy", cli_policy}};
   for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
     if (strcmp(a.command, commands[k].name) == 0) return commands[k].run(&a);
   fprintf(stderr, "fpentropy: unknown command '%s' (see fpentropy --help)\n", a.command);

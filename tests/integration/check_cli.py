@@ -118,6 +118,41 @@ def failure(binary, case):
         check(summary.get("status", "") != "completed", f"summary status says failure: {summary.get('status')}")
 
 
+def policy(binary, case):
+    with tempfile.TemporaryDirectory() as out:
+        specs = ["none", "calendar:k=5", "threshold:tau=0.1", "alarm", "cusum:h=0.5"]
+        cmd = [binary, "policy", case, "-o", out, "-q", "--cost", "0.1", "--set", "output.snapshots=0"]
+        for sp in specs:
+            cmd += ["--policy", sp]
+        code, _, err = run(cmd)
+        check(code == 0, f"policy exit status {code} ({err.strip()})")
+        if code != 0:
+            return
+        with open(os.path.join(out, "policy_summary.csv")) as f:
+            rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+        check(len(rows) == len(specs) + 1, f"{len(rows)} summary rows (policies + oracle)")
+        oracle = [r for r in rows if r["policy"] == "oracle"][0]
+        check(float(oracle["regret"]) == 0.0, "the oracle's regret is 0")
+        worst = min(float(r["regret"]) for r in rows)
+        check(worst >= -1e-12, f"no policy beats the oracle (smallest regret {worst:.3g})")
+        none = [r for r in rows if r["policy"] == "none"][0]
+        check(int(none["n_retrains"]) == 0, "policy none never retrains")
+        cal = [r for r in rows if r["policy"].startswith("calendar")][0]
+        check(int(cal["n_retrains"]) == 8, f"calendar:k=5 over 41 periods retrains 8 times ({cal['n_retrains']})")
+        # the 'none' mismatch is the case's own kl column: sum kl_k dt_k
+        bal = read_balance(os.path.join(out, "balance.csv"))
+        integral = sum(bal[k]["kl"] * (bal[k]["t"] - bal[k - 1]["t"]) for k in range(1, len(bal)))
+        check(abs(float(none["mismatch_integral"]) - integral) <= 1e-12 * max(integral, 1),
+              f"none's mismatch integral equals sum kl dt ({integral:.6g})")
+        # K[k][0] = kl_k when q_ref is the initial density
+        with open(os.path.join(out, "kl_matrix.csv")) as f:
+            K = list(csv.DictReader(line for line in f if not line.startswith("#")))
+        d = max(abs(float(K[k]["j0"]) - bal[k]["kl"]) for k in range(1, len(bal)))
+        check(d <= 1e-12, f"K[k][0] equals the kl column (q_ref = initial): {d:.2e}")
+        for sp, fname in zip(specs, ["policy_%02d.csv" % i for i in range(len(specs))]):
+            check(os.path.exists(os.path.join(out, fname)), f"{fname} written")
+
+
 def usage(binary):
     code, out, _ = run([binary, "--help"])
     check(code == 0 and "Usage:" in out and "Exit status" in out, "--help prints usage, exit 0")
@@ -147,6 +182,8 @@ def main():
         run_case(a.fpentropy, a.arg, a.set, a.exact_tol)
     elif a.what == "failure":
         failure(a.fpentropy, a.arg)
+    elif a.what == "policy":
+        policy(a.fpentropy, a.arg)
     elif a.what == "usage":
         usage(a.fpentropy)
     else:
