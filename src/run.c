@@ -315,6 +315,7 @@ static int setup(run_context *r, fp_run_result *res, fp_error *err)
     return fp_fail(err, FP_ERR_NOMEM, "out of memory for %zu cells", g->ncells);
   fp_solver_options so;
   fp_solver_options_from_case(c, r->op, &so);
+  so.interrupted = r->opt->interrupted;
   rc = fp_solver_create(r->op, 0.0, r->ref.p0, &so, &r->solver, err);
   if (rc == FP_OK) {
     const char *name = fp_solver_linear_solver_name(r->solver);

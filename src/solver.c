@@ -44,6 +44,7 @@ struct fp_solver {
   double mean_D[FP_MAX_DIM];
   double t;
   fp_error callback_error; /* first failure inside a CVODE callback */
+  volatile sig_atomic_t *interrupted;
   char cvode_message[512]; /* last message from CVODE's error handler */
 };
 
@@ -58,6 +59,7 @@ void fp_solver_options_from_case(const fp_case *c, const fp_operator *op, fp_sol
   opt->preconditioner = c->preconditioner;
   opt->krylov_dim = c->krylov_dim;
   opt->nonnegative = op ? fp_operator_two_point(op) : false;
+  opt->interrupted = NULL;
 }
 
 static void error_handler(int code, const char *module, const char *function, char *msg,
@@ -72,6 +74,10 @@ static void error_handler(int code, const char *module, const char *function, ch
 static int rhs(sunrealtype t, N_Vector y, N_Vector ydot, void *data)
 {
   fp_solver *s = data;
+  if (s->interrupted && *s->interrupted) {
+    fp_fail(&s->callback_error, FP_ERR_INTERRUPTED, "interrupted at t = %g", t);
+    return -1;
+  }
   if (fp_operator_assemble(s->op, t, &s->callback_error) != FP_OK) return -1;
   fp_operator_apply(s->op, N_VGetArrayPointer(y), N_VGetArrayPointer(ydot));
   return 0;
@@ -253,6 +259,7 @@ int fp_solver_create(fp_operator *op, double t0, const double *p0, const fp_solv
   if (!s) return fp_fail(err, FP_ERR_NOMEM, "out of memory creating the solver");
   s->op = op;
   s->t = t0;
+  s->interrupted = opt->interrupted;
   s->kind = choose_linear_solver(g, opt->linear_solver);
   if (s->kind == FP_LINSOL_BAND) {
     /* A periodic axis couples the first and last cells: the band would be

@@ -17,6 +17,7 @@
 #ifndef FPENTROPY_SOLVER_H
 #define FPENTROPY_SOLVER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -38,6 +39,9 @@ typedef struct fp_solver_options {
   fp_preconditioner_kind preconditioner;
   int krylov_dim;
   bool nonnegative;                     /* impose p >= 0 on accepted steps */
+  /* polled in every right-hand side evaluation; when it becomes non-zero
+   * the integration stops with FP_ERR_INTERRUPTED (may be NULL) */
+  volatile sig_atomic_t *interrupted;
 } fp_solver_options;
 
 /* Options from a case's [time] and [solver] sections; nonnegative is set

@@ -15,9 +15,14 @@
 /* The one global of the program: a signal handler can only talk through one. */
 volatile sig_atomic_t cli_interrupted = 0;
 
+/* The first signal asks the computation to stop cleanly (it keeps what it
+ * has); a second one ends the program at once. */
 static void on_signal(int sig)
 {
-  (void)sig;
+  if (cli_interrupted) {
+    signal(sig, SIG_DFL);
+    raise(sig);
+  }
   cli_interrupted = 1;
 }
 
