@@ -66,3 +66,41 @@ void fp_grid_cell_center(const fp_grid *g, size_t cell, double x[FP_MAX_DIM])
   fp_grid_unindex(g, cell, idx);
   for (int a = 0; a < FP_MAX_DIM; a++) x[a] = a < g->dim ? fp_grid_center(g, a, idx[a]) : 0.0;
 }
+
+void fp_grid_interpolate(const fp_grid *g, const double *values, size_t stride, size_t width,
+                         const double x[FP_MAX_DIM], double *out)
+{
+  const int dim = g->dim;
+  size_t i0[FP_MAX_DIM] = {0, 0, 0}, i1[FP_MAX_DIM] = {0, 0, 0};
+  double w[FP_MAX_DIM] = {0, 0, 0};
+  for (int k = 0; k < dim; k++) {
+    double s = (x[k] - g->lower[k]) / g->h[k] - 0.5;
+    double f = floor(s);
+    long lo = (long)f, n = (long)g->n[k];
+    w[k] = s - f;
+    if (g->bc[k] == FP_BC_PERIODIC) {
+      lo = ((lo % n) + n) % n;
+      i0[k] = (size_t)lo;
+      i1[k] = (size_t)((lo + 1) % n);
+    } else if (lo < 0) {
+      i0[k] = i1[k] = 0, w[k] = 0.0;
+    } else if (lo >= n - 1) {
+      i0[k] = i1[k] = (size_t)(n - 1), w[k] = 0.0;
+    } else {
+      i0[k] = (size_t)lo, i1[k] = (size_t)lo + 1;
+    }
+  }
+  for (size_t q = 0; q < width; q++) out[q] = 0.0;
+  for (int corner = 0; corner < (1 << dim); corner++) {
+    double weight = 1.0;
+    size_t idx[FP_MAX_DIM] = {0, 0, 0};
+    for (int k = 0; k < dim; k++) {
+      int upper = (corner >> k) & 1;
+      weight *= upper ? w[k] : 1.0 - w[k];
+      idx[k] = upper ? i1[k] : i0[k];
+    }
+    if (weight == 0.0) continue;
+    const double *row = values + fp_grid_index(g, idx) * stride;
+    for (size_t q = 0; q < width; q++) out[q] += weight * row[q];
+  }
+}

@@ -104,49 +104,6 @@ static int tabulate(fp_particles *p, double t, fp_error *err)
   return FP_OK;
 }
 
-/* Multilinear interpolation of the table at x (clamped to the outermost
- * cell centres, wrapped on periodic axes). */
-static void interpolate(const fp_particles *p, const double *x, double *out)
-{
-  const fp_grid *g = &p->grid;
-  const int dim = g->dim;
-  size_t i0[FP_MAX_DIM] = {0, 0, 0}, i1[FP_MAX_DIM] = {0, 0, 0};
-  double w[FP_MAX_DIM] = {0, 0, 0};
-  for (int k = 0; k < dim; k++) {
-    double s = (x[k] - g->lower[k]) / g->h[k] - 0.5;
-    double f = floor(s);
-    long lo = (long)f;
-    long n = (long)g->n[k];
-    w[k] = s - f;
-    if (g->bc[k] == FP_BC_PERIODIC) {
-      lo = ((lo % n) + n) % n;
-      i0[k] = (size_t)lo;
-      i1[k] = (size_t)((lo + 1) % n);
-    } else if (lo < 0) {
-      i0[k] = i1[k] = 0, w[k] = 0.0;
-    } else if (lo >= n - 1) {
-      i0[k] = i1[k] = (size_t)(n - 1), w[k] = 0.0;
-    } else {
-      i0[k] = (size_t)lo, i1[k] = (size_t)lo + 1;
-    }
-  }
-  int width = dim + dim * (dim + 1) / 2;
-  for (int q = 0; q < width; q++) out[q] = 0.0;
-  for (int corner = 0; corner < (1 << dim); corner++) {
-    double weight = 1.0;
-    size_t idx[FP_MAX_DIM] = {0, 0, 0};
-    for (int k = 0; k < dim; k++) {
-      bool upper = (corner >> k) & 1;
-      weight *= upper ? w[k] : 1.0 - w[k];
-      idx[k] = upper ? i1[k] : i0[k];
-    }
-    if (weight == 0.0) continue;
-    const double *row = p->table + fp_grid_index(g, idx) * TABLE_STRIDE;
-    for (int q = 0; q < dim; q++) out[q] += weight * row[q];
-    for (int q = 0; q < dim * (dim + 1) / 2; q++) out[dim + q] += weight * row[dim + q];
-  }
-}
-
 /* Apply the boundary of each axis; returns false if the particle is killed. */
 static bool apply_boundaries(const fp_grid *g, double *x)
 {
@@ -283,7 +240,7 @@ static void step_block(fp_particles *p, size_t b, double t, double dt)
     if (!p->alive[i]) continue;
     double *x = p->x + i * (size_t)dim;
     double f[TABLE_STRIDE];
-    interpolate(p, x, f);
+    fp_grid_interpolate(g, p->table, TABLE_STRIDE, (size_t)(dim + dim * (dim + 1) / 2), x, f);
     const double *L = f + dim;
     double z[FP_MAX_DIM];
     for (int k = 0; k < dim; k++) z[k] = gsl_ran_gaussian_ziggurat(rng, 1.0);

@@ -38,6 +38,7 @@ static int keep_row(const fp_balance_row *row, void *ctx)
   collector *c = ctx;
   /* rows arrive just before the density of the same time */
   c->s->kl[c->s->T] = row->kl;
+  c->s->dkl_dt[c->s->T] = row->dkl_dt;
   return 0;
 }
 
@@ -47,6 +48,7 @@ void fp_density_series_clear(fp_density_series *s)
   free(s->t);
   free(s->p);
   free(s->kl);
+  free(s->dkl_dt);
   free(s->dt);
   memset(s, 0, sizeof *s);
 }
@@ -62,8 +64,9 @@ int fp_density_series_collect(const fp_case *c, const fp_run_options *options,
   out->t = malloc(T * sizeof *out->t);
   out->p = malloc(T * n * sizeof *out->p);
   out->kl = malloc(T * sizeof *out->kl);
+  out->dkl_dt = malloc(T * sizeof *out->dkl_dt);
   out->dt = malloc(T * sizeof *out->dt);
-  if (!out->t || !out->p || !out->kl || !out->dt) {
+  if (!out->t || !out->p || !out->kl || !out->dkl_dt || !out->dt) {
     fp_density_series_clear(out);
     return fp_fail(err, FP_ERR_NOMEM, "out of memory for %zu densities of %zu cells", T, n);
   }

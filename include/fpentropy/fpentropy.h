@@ -27,7 +27,9 @@
 #define FPENTROPY_FPENTROPY_H
 
 #include <fpentropy/case.h>
+#include <fpentropy/compare.h>
 #include <fpentropy/density.h>
+#include <fpentropy/estimator.h>
 #include <fpentropy/expr.h>
 #include <fpentropy/fields.h>
 #include <fpentropy/gaussian.h>

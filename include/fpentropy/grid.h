@@ -74,6 +74,13 @@ static inline double fp_grid_center(const fp_grid *g, int axis, size_t i)
 /* Coordinates x[0..2] of the centre of cell `cell` (entries beyond dim = 0). */
 void fp_grid_cell_center(const fp_grid *g, size_t cell, double x[FP_MAX_DIM]);
 
+/* Multilinear interpolation of cell-centre data at the point x.  `values`
+ * holds `width` numbers per cell, `stride` apart from one cell to the next;
+ * out receives `width` numbers.  Beyond the outermost cell centres the value
+ * is held constant (non-periodic axes); periodic axes wrap around. */
+void fp_grid_interpolate(const fp_grid *g, const double *values, size_t stride, size_t width,
+                         const double x[FP_MAX_DIM], double *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -33,6 +33,7 @@ typedef struct fp_density_series {
   double *t;       /* T */
   double *p;       /* T * ncells: p(t_k) at p[k * ncells + i] */
   double *kl;      /* T: KL(p(t_k) || q_ref) of the case (the `kl` column) */
+  double *dkl_dt;  /* T: its exact rate (the `dkl_dt` column) */
   double *dt;      /* T: period weights */
 } fp_density_series;
 

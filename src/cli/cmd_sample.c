@@ -126,3 +126,59 @@ int cli_sample(const cli_args *a)
   fp_case_destroy(&c);
   return cli_exit_code(rc);
 }
+
+#define MAX_LIST 64
+
+/* Split whitespace-separated specs in place. */
+static size_t split_specs(char *text, const char **out, size_t max)
+{
+  size_t n = 0;
+  for (char *save = NULL, *tok = strtok_r(text, " \t", &save); tok && n < max;
+       tok = strtok_r(NULL, " \t", &save))
+    out[n++] = tok;
+  return n;
+}
+
+int cli_compare(const cli_args *a)
+{
+  fp_case *c = NULL;
+  int rc = cli_load_case(a, &c);
+  if (rc != FP_OK) return cli_exit_code(rc);
+  size_t sizes[MAX_LIST], nsizes = c->n_sample_sizes < MAX_LIST ? c->n_sample_sizes : MAX_LIST;
+  memcpy(sizes, c->sample_sizes, nsizes * sizeof *sizes);
+  fp_compare_options opt = {.replicas = c->sample_replicas, .seed = c->sample_seed, .dt = c->sample_dt};
+  size_t value;
+  bool ok = true;
+  if (a->particles) ok = cli_parse_size_list("particles", a->particles, sizes, MAX_LIST, &nsizes);
+  if (ok && a->replicas) ok = cli_parse_size("replicas", a->replicas, &opt.replicas);
+  if (ok && a->seed) ok = cli_parse_size("seed", a->seed, &value), opt.seed = value;
+  if (ok && a->dt) ok = cli_parse_double("dt", a->dt, &opt.dt);
+  if (ok && a->threads) ok = cli_parse_size("threads", a->threads, &value), opt.threads = (int)value;
+  char *spec_text = malloc(strlen(a->estimators ? a->estimators : c->estimators) + 1);
+  const char *specs[MAX_LIST];
+  if (ok && spec_text) {
+    strcpy(spec_text, a->estimators ? a->estimators : c->estimators);
+    opt.nestimators = split_specs(spec_text, specs, MAX_LIST);
+  }
+  opt.sizes = sizes;
+  opt.nsizes = nsizes;
+  opt.estimators = specs;
+  if (!ok || !spec_text) {
+    free(spec_text);
+    fp_case_destroy(&c);
+    return ok ? EXIT_FAILED : EXIT_USAGE;
+  }
+  const char *dir = a->output_dir ? a->output_dir : c->output_dir;
+  fp_run_options ro = {.output_dir = dir, .progress = a->progress ? stderr : NULL,
+                       .interrupted = &cli_interrupted, .write_files = true};
+  fp_error err;
+  fp_error_clear(&err);
+  rc = fp_compare_case(c, &opt, &ro, dir, a->quiet ? NULL : stdout, &err);
+  if (rc != FP_OK)
+    fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
+  else if (!a->quiet)
+    printf("compare.csv, compare_rate.csv, compare_summary.csv in %s/\n", dir);
+  free(spec_text);
+  fp_case_destroy(&c);
+  return cli_exit_code(rc);
+}

@@ -43,6 +43,8 @@ static void print_usage(FILE *f)
           "                form: one PASS/FAIL line per identity (exit 3 on any FAIL)\n"
           "  sample CASE   simulate the case's SDE as particles (Euler-Maruyama) and\n"
           "                write the samples at the output times\n"
+          "  compare CASE  sample KL estimators on particle streams against the PDE's\n"
+          "                exact KL: bias, spread, RMSE against N\n"
           "  policy CASE   run retraining policies on the exact mismatch series of the\n"
           "                case, against the cost-minimising oracle\n"
           "\n"
@@ -63,6 +65,9 @@ static void print_usage(FILE *f)
           "      --dt DT            Euler-Maruyama step (default: from the fields)\n"
           "      --threads T        threads (default: all cores)\n"
           "      --format bin|csv   sample file format (default bin)\n"
+          "      --particles N1,N2  (compare) sample sizes (default: [sample] sizes)\n"
+          "      --estimators LIST  (compare) estimator specs separated by spaces, e.g.\n"
+          "                         \"knn:k=3 kde:bw=isj hist gauss\"; docs/estimators.md\n"
           "\n"
           "Policy options (policy):\n"
           "      --policy SPEC      a policy, e.g. threshold:tau=0.1 (repeatable; default:\n"
@@ -283,7 +288,8 @@ int main(int argc, char **argv)
     const char *name;
     int (*run)(const cli_args *);
   } commands[] = {{"run", cli_run}, {"check", cli_check}, {"verify", cli_verify}, {"sample", cli_sample},
-                  {"policy", cli_policy}};
+                  {"policy", cli_policy},
+                  {"compare", cli_compare}};
   for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
     if (strcmp(a.command, commands[k].name) == 0) return commands[k].run(&a);
   fprintf(stderr, "fpentropy: unknown command '%s' (see fpentropy --help)\n", a.command);
