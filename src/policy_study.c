@@ -2,16 +2,21 @@
  * policy_study.h).
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include <fpentropy/balance.h>
+#include <fpentropy/estimator.h>
+#include <fpentropy/operator.h>
+#include <fpentropy/particles.h>
 #include <fpentropy/oracle.h>
 #include <fpentropy/output.h>
 #include <fpentropy/policy.h>
 #include <fpentropy/policy_study.h>
 
+#include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error_impl.h"
+#include "reference_impl.h"
 
 typedef struct collector {
   fp_density_series *s;
@@ -285,5 +290,298 @@ out_free:
   free(Z);
   free(cs);
   free(pareto);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Policies driven by sample estimates                                       */
+/* ------------------------------------------------------------------------ */
+
+typedef struct sampled_state {
+  const fp_case *c;
+  const fp_density_series *s;
+  const fp_retrain_problem *pb;
+  const fp_policy_study_options *opt;
+  const fp_policy_sampled_options *so;
+  fp_policy **policies;
+  size_t nspecs;
+  fp_estimator *est;
+  double *positions;      /* T * N * dim of the current replica */
+  size_t *alive;          /* T */
+  double *ref_points;     /* N * dim: a sample of q_ref */
+  double *cdf;            /* grid q cumulative masses */
+  gsl_rng *rng;
+  bool **exact_schedule;  /* per policy: the exact-driven schedule */
+  double *exact_cost;     /* per policy */
+  double oracle_cost;
+  bool *oracle_schedule;
+  bool *schedule;
+  double *observed, *mismatch;
+  /* per policy sums over replicas: value, value^2 */
+  double (*acc)[6][2];    /* retrains, cost ratio exact, cost ratio oracle, delay, extra, missed */
+  size_t *delay_count;
+  volatile sig_atomic_t *interrupted;
+  fp_error cb_err;
+  int status;
+} sampled_state;
+
+enum { ACC_RETRAINS, ACC_RATIO_EXACT, ACC_RATIO_ORACLE, ACC_DELAY, ACC_EXTRA, ACC_MISSED, ACC_COUNT };
+
+static int sample_signal(void *ctx, size_t k, size_t last, double exact, fp_policy_obs *obs, fp_error *err)
+{
+  sampled_state *st = ctx;
+  (void)exact;
+  const int dim = st->c->grid.dim;
+  const size_t N = st->so->particles;
+  fp_samples p = {dim, st->alive[k], st->positions + k * N * (size_t)dim};
+  fp_kl_reference ref;
+  memset(&ref, 0, sizeof ref);
+  if (last == FP_RETRAIN_NONE)
+    ref.sample = (fp_samples){dim, N, st->ref_points};
+  else
+    ref.sample = (fp_samples){dim, st->alive[last], st->positions + last * N * (size_t)dim};
+  for (int a = 0; a < FP_MAX_DIM; a++) ref.lower[a] = st->c->grid.lower[a], ref.upper[a] = st->c->grid.upper[a];
+  double kl = 0.0;
+  int rc = fp_estimator_kl(st->est, &p, &ref, &kl, err);
+  if (rc != FP_OK) return rc;
+  obs->divergence = kl;
+  return FP_OK;
+}
+
+/* Match sampled retrains to exact ones: each exact retrain e_i owns the
+ * window from the midpoint to its predecessor to the midpoint to its
+ * successor; the first sampled retrain in the window is its match (delay =
+ * sampled - exact, in periods), an exact retrain without one is missed, and
+ * sampled retrains left unmatched are extra. */
+static void match_retrains(const bool *exact, const bool *sampled, size_t T, double *delay_sum,
+                           size_t *delays, size_t *extra, size_t *missed)
+{
+  size_t nexact = 0;
+  for (size_t k = 0; k < T; k++) nexact += exact[k];
+  size_t nsampled = 0, matched = 0;
+  for (size_t k = 0; k < T; k++) nsampled += sampled[k];
+  *delays = 0;
+  *delay_sum = 0.0;
+  *missed = 0;
+  size_t prev = 0;
+  bool have_prev = false;
+  for (size_t k = 0; k < T; k++) {
+    if (!exact[k]) continue;
+    size_t next = T;
+    for (size_t q = k + 1; q < T; q++)
+      if (exact[q]) {
+        next = q;
+        break;
+      }
+    size_t lo = have_prev ? (prev + k) / 2 + 1 : 0, hi = next < T ? (k + next) / 2 : T - 1;
+    bool found = false;
+    for (size_t q = lo; q <= hi && q < T; q++)
+      if (sampled[q]) {
+        *delay_sum += (double)q - (double)k;
+        (*delays)++;
+        matched++;
+        found = true;
+        break;
+      }
+    if (!found) (*missed)++;
+    prev = k;
+    have_prev = true;
+  }
+  *extra = nsampled - matched;
+}
+
+static void accumulate(double acc[2], double v)
+{
+  acc[0] += v;
+  acc[1] += v * v;
+}
+
+static int run_replica_policies(sampled_state *st, fp_error *err)
+{
+  const size_t T = st->pb->T;
+  for (size_t i = 0; i < st->nspecs; i++) {
+    fp_policy_reset(st->policies[i]);
+    fp_retrain_cost cost;
+    int rc = fp_policy_run_signal(st->policies[i], st->pb, st->opt->cost, sample_signal, st, st->schedule,
+                                  st->observed, st->mismatch, &cost, err);
+    if (rc != FP_OK) return rc;
+    double delay_sum;
+    size_t delays, extra, missed;
+    match_retrains(st->exact_schedule[i], st->schedule, T, &delay_sum, &delays, &extra, &missed);
+    accumulate(st->acc[i][ACC_RETRAINS], (double)cost.n_retrains);
+    accumulate(st->acc[i][ACC_RATIO_EXACT], st->exact_cost[i] > 0 ? cost.cost / st->exact_cost[i] : NAN);
+    accumulate(st->acc[i][ACC_RATIO_ORACLE], st->oracle_cost > 0 ? cost.cost / st->oracle_cost : NAN);
+    if (delays) {
+      accumulate(st->acc[i][ACC_DELAY], delay_sum / (double)delays);
+      st->delay_count[i]++;
+    }
+    accumulate(st->acc[i][ACC_EXTRA], (double)extra);
+    accumulate(st->acc[i][ACC_MISSED], (double)missed);
+  }
+  return FP_OK;
+}
+
+static int keep_particles(const fp_particle_snapshot *snap, void *ctx)
+{
+  sampled_state *st = ctx;
+  const size_t N = st->so->particles;
+  const int dim = snap->dim;
+  if (snap->output == 0) {
+    /* a fresh sample of q_ref for this replica */
+    const fp_grid *g = &st->c->grid;
+    gsl_rng_set(st->rng, (unsigned long)(st->so->seed * 2654435761UL + snap->replica * 40503UL + 777UL));
+    for (size_t i = 0; i < N; i++) {
+      double u = gsl_rng_uniform(st->rng) * st->cdf[g->ncells - 1];
+      size_t lo = 0, hi = g->ncells - 1;
+      while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (st->cdf[mid] < u) lo = mid + 1; else hi = mid;
+      }
+      size_t idx[FP_MAX_DIM];
+      fp_grid_unindex(g, lo, idx);
+      for (int k = 0; k < dim; k++)
+        st->ref_points[i * (size_t)dim + (size_t)k] = g->lower[k] + ((double)idx[k] + gsl_rng_uniform(st->rng)) * g->h[k];
+    }
+  }
+  memcpy(st->positions + snap->output * N * (size_t)dim, snap->x, snap->alive * (size_t)dim * sizeof *snap->x);
+  st->alive[snap->output] = snap->alive;
+  if (snap->output + 1 == st->pb->T) {
+    st->status = run_replica_policies(st, &st->cb_err);
+    if (st->status != FP_OK) return 1;
+  }
+  return st->interrupted && *st->interrupted ? 1 : 0;
+}
+
+static void mean_se(const double acc[2], size_t n, double *mean, double *se)
+{
+  *mean = n ? acc[0] / (double)n : NAN;
+  double var = n > 1 ? (acc[1] - (double)n * *mean * *mean) / (double)(n - 1) : NAN;
+  *se = n > 1 && var > 0 ? sqrt(var / (double)n) : (n > 1 ? 0.0 : NAN);
+}
+
+int fp_policy_study_sampled(const fp_case *c, const fp_density_series *s, const double *K,
+                            const char *const *specs, size_t nspecs,
+                            const fp_policy_study_options *opt,
+                            const fp_policy_sampled_options *so, const char *dir, FILE *report,
+                            fp_error *err)
+{
+  if (so->replicas < 2 || so->particles < 2)
+    return fp_fail(err, FP_ERR_ARG, "the sampled policy study needs >= 2 replicas and >= 2 particles");
+  fp_retrain_problem pb;
+  fp_density_series_problem(s, K, &pb);
+  const size_t T = s->T;
+  const int dim = c->grid.dim;
+  sampled_state st = {.c = c, .s = s, .pb = &pb, .opt = opt, .so = so, .nspecs = nspecs,
+                      .interrupted = so->interrupted};
+  fp_operator *op = NULL;
+  fp_reference ref = {0};
+  fp_particles *particles = NULL;
+  int rc = FP_OK;
+  st.policies = calloc(nspecs, sizeof *st.policies);
+  st.exact_schedule = calloc(nspecs, sizeof *st.exact_schedule);
+  st.exact_cost = calloc(nspecs, sizeof *st.exact_cost);
+  st.acc = calloc(nspecs, sizeof *st.acc);
+  st.delay_count = calloc(nspecs, sizeof *st.delay_count);
+  st.positions = malloc(T * so->particles * (size_t)dim * sizeof *st.positions);
+  st.alive = calloc(T, sizeof *st.alive);
+  st.ref_points = malloc(so->particles * (size_t)dim * sizeof *st.ref_points);
+  st.cdf = malloc(c->grid.ncells * sizeof *st.cdf);
+  st.oracle_schedule = malloc(T * sizeof *st.oracle_schedule);
+  st.schedule = malloc(T * sizeof *st.schedule);
+  st.observed = malloc(T * sizeof *st.observed);
+  st.mismatch = malloc(T * sizeof *st.mismatch);
+  st.rng = gsl_rng_alloc(gsl_rng_mt19937);
+  if (!st.policies || !st.exact_schedule || !st.exact_cost || !st.acc || !st.delay_count || !st.positions ||
+      !st.alive || !st.ref_points || !st.cdf || !st.oracle_schedule || !st.schedule || !st.observed ||
+      !st.mismatch || !st.rng) {
+    rc = fp_fail(err, FP_ERR_NOMEM, "out of memory for the sampled policy study");
+    goto out_free;
+  }
+  rc = fp_estimator_create(so->estimator, &st.est, err);
+  for (size_t i = 0; i < nspecs && rc == FP_OK; i++) {
+    rc = fp_policy_create(specs[i], &st.policies[i], err);
+    if (rc == FP_OK) {
+      st.exact_schedule[i] = malloc(T * sizeof **st.exact_schedule);
+      if (!st.exact_schedule[i]) rc = fp_fail(err, FP_ERR_NOMEM, "out of memory");
+    }
+    fp_retrain_cost cost = {0};
+    if (rc == FP_OK)
+      rc = fp_policy_run_exact(st.policies[i], &pb, opt->cost, st.exact_schedule[i], st.observed, st.mismatch,
+                               &cost, err);
+    st.exact_cost[i] = cost.cost;
+  }
+  fp_retrain_cost oracle = {0};
+  if (rc == FP_OK) rc = fp_oracle_solve(&pb, opt->cost, st.oracle_schedule, &oracle, err);
+  st.oracle_cost = oracle.cost;
+  if (rc == FP_OK) rc = fp_operator_create(c, &op, err);
+  if (rc == FP_OK) rc = fp_reference_init(&ref, c, op, err);
+  if (rc != FP_OK) goto out_free;
+  double acc_mass = 0.0;
+  for (size_t i = 0; i < c->grid.ncells; i++) acc_mass += ref.q[i] * c->grid.cell_volume, st.cdf[i] = acc_mass;
+
+  fp_particle_options po = {.particles = so->particles, .replicas = so->replicas, .seed = so->seed,
+                            .dt = so->dt, .threads = so->threads};
+  rc = fp_particles_create(c, &po, &particles, err);
+  if (rc == FP_OK) {
+    st.status = FP_OK;
+    fp_error_clear(&st.cb_err);
+    rc = fp_particles_run(particles, keep_particles, &st, err);
+    if (st.status != FP_OK) rc = fp_fail(err, st.status, "%s", st.cb_err.message);
+  }
+  if (rc == FP_OK) {
+    char *path = NULL;
+    fp_output_file *f = NULL;
+    rc = fp_output_join(dir, "policy_sampled.csv", &path, err);
+    if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
+    free(path);
+    if (rc == FP_OK) {
+      FILE *out = fp_output_file_stream(f);
+      fprintf(out, "# %zu replicas of %zu particles, estimator %s; mean and Monte Carlo standard error per replica\n",
+              so->replicas, so->particles, fp_estimator_spec(st.est));
+      fprintf(out, "policy,exact_retrains,exact_cost,oracle_cost,retrains,retrains_se,cost_ratio_exact,cost_ratio_exact_se,"
+                   "cost_ratio_oracle,cost_ratio_oracle_se,delay,delay_se,extra,extra_se,missed,missed_se\n");
+      if (report)
+        fprintf(report, "\nsample-driven (%s, N = %zu, R = %zu): mean ± standard error over replicas\n%-36s %14s %18s %18s %14s %12s %12s\n",
+                fp_estimator_spec(st.est), so->particles, so->replicas, "policy", "retrains", "cost/exact", "cost/oracle",
+                "delay", "extra", "missed");
+      for (size_t i = 0; i < nspecs; i++) {
+        double m[ACC_COUNT], e[ACC_COUNT];
+        for (int q = 0; q < ACC_COUNT; q++)
+          mean_se(st.acc[i][q], q == ACC_DELAY ? st.delay_count[i] : so->replicas, &m[q], &e[q]);
+        size_t exact_n = 0;
+        for (size_t k = 0; k < T; k++) exact_n += st.exact_schedule[i][k];
+        fprintf(out, "\"%s\",%zu,%.17g,%.17g", fp_policy_spec(st.policies[i]), exact_n, st.exact_cost[i], st.oracle_cost);
+        for (int q = 0; q < ACC_COUNT; q++) fprintf(out, ",%.17g,%.17g", m[q], e[q]);
+        fputc('\n', out);
+        if (report)
+          fprintf(report, "%-36.36s %6.2f ± %-5.2f %8.3f ± %-7.3f %8.3f ± %-7.3f %6.2f ± %-5.2f %5.2f ± %-4.2f %5.2f ± %-4.2f\n",
+                  fp_policy_spec(st.policies[i]), m[0], e[0], m[1], e[1], m[2], e[2], m[3], e[3], m[4], e[4], m[5], e[5]);
+      }
+      rc = fp_output_file_commit(&f, err);
+    }
+  }
+out_free:
+  if (st.policies)
+    for (size_t i = 0; i < nspecs; i++) fp_policy_destroy(&st.policies[i]);
+  if (st.exact_schedule)
+    for (size_t i = 0; i < nspecs; i++) free(st.exact_schedule[i]);
+  free(st.policies);
+  free(st.exact_schedule);
+  free(st.exact_cost);
+  free(st.acc);
+  free(st.delay_count);
+  free(st.positions);
+  free(st.alive);
+  free(st.ref_points);
+  free(st.cdf);
+  free(st.oracle_schedule);
+  free(st.schedule);
+  free(st.observed);
+  free(st.mismatch);
+  if (st.rng) gsl_rng_free(st.rng);
+  fp_estimator_destroy(&st.est);
+  fp_particles_destroy(&particles);
+  fp_reference_clear(&ref);
+  fp_operator_destroy(&op);
   return rc;
 }

@@ -16,6 +16,8 @@
 #ifndef FPENTROPY_POLICY_STUDY_H
 #define FPENTROPY_POLICY_STUDY_H
 
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <fpentropy/case.h>
@@ -68,6 +70,32 @@ typedef struct fp_policy_study_options {
 int fp_policy_study_exact(const fp_density_series *s, const double *K, const char *const *specs,
                           size_t nspecs, const fp_policy_study_options *opt, const char *dir,
                           FILE *report, fp_error *err);
+
+/* The same policies driven by sample estimates: R replicas of N particles of
+ * the case; at period k the policy sees the estimate of KL(p(t_k) || ref)
+ * from the particles at t_k, where ref is a sample of q_ref (drawn from the
+ * PDE's grid q) before the first retrain and the particles at the last
+ * retrain time after it.  Each sampled schedule is scored exactly (with K)
+ * and compared with the exact-driven schedule of the same policy and with
+ * the oracle: retrains, cost ratios, retrain delays, extra and missed
+ * retrains, as replica means with Monte Carlo standard errors, written to
+ * policy_sampled.csv (docs/policies.md defines the matching of retrains).
+ * `estimator` must accept a reference sample (e.g. "wkv", "gauss"). */
+typedef struct fp_policy_sampled_options {
+  size_t particles;
+  size_t replicas;     /* >= 2 */
+  uint64_t seed;
+  double dt;           /* particle step, 0: automatic */
+  int threads;
+  const char *estimator;
+  volatile sig_atomic_t *interrupted; /* may be NULL */
+} fp_policy_sampled_options;
+
+int fp_policy_study_sampled(const fp_case *c, const fp_density_series *s, const double *K,
+                            const char *const *specs, size_t nspecs,
+                            const fp_policy_study_options *opt,
+                            const fp_policy_sampled_options *sampled, const char *dir,
+                            FILE *report, fp_error *err);
 
 #ifdef __cplusplus
 }

@@ -68,6 +68,21 @@ int cli_policy(const cli_args *a)
   if (rc == FP_OK) rc = fp_mismatch_matrix(&c->grid, &series, K, &err);
   if (rc == FP_OK)
     rc = fp_policy_study_exact(&series, K, specs, nspecs, &opt, dir, a->quiet ? NULL : stdout, &err);
+  if (rc == FP_OK && a->particles) {
+    /* the same policies driven by sample estimates */
+    fp_policy_sampled_options so = {.particles = c->sample_particles, .replicas = c->sample_replicas,
+                                    .seed = c->sample_seed, .dt = c->sample_dt, .estimator = "wkv",
+                                    .interrupted = &cli_interrupted};
+    size_t value;
+    bool ok = cli_parse_size("particles", a->particles, &so.particles);
+    if (ok && a->replicas) ok = cli_parse_size("replicas", a->replicas, &so.replicas);
+    if (ok && a->seed) ok = cli_parse_size("seed", a->seed, &value), so.seed = value;
+    if (ok && a->dt) ok = cli_parse_double("dt", a->dt, &so.dt);
+    if (ok && a->estimators) so.estimator = a->estimators;
+    if (!ok) rc = FP_ERR_ARG, snprintf(err.message, sizeof err.message, "bad particle option");
+    if (rc == FP_OK)
+      rc = fp_policy_study_sampled(c, &series, K, specs, nspecs, &opt, &so, dir, a->quiet ? NULL : stdout, &err);
+  }
   if (rc != FP_OK)
     fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, rc == FP_ERR_NOMEM && !err.message[0] ? "out of memory" : err.message);
   else if (!a->quiet)
