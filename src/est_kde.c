@@ -316,6 +316,9 @@ static int kde_estimate(fp_estimator *e, const fp_samples *p, const fp_kl_refere
     total *= G[a];
     lo[a] = col[0] - pad * h[a];
     dx[a] = (col[n - 1] + pad * h[a] - lo[a]) / (double)(G[a] - 1);
+    if (!(isfinite(lo[a]) && isfinite(dx[a]) && dx[a] > 0.0))
+      return fp_fail(err, FP_ERR_ARG, "estimator '%s': bandwidth %g is too large for axis %d",
+                     e->spec, h[a], a);
     rep->bandwidth[a] = h[a];
     rep->bins[a] = G[a];
   }

@@ -102,7 +102,7 @@ static int equal_nocase(const char *a, const char *b, size_t blen)
 
 static void describe_range(const fp_est_param *p, char *buf, size_t size)
 {
-  char lo[40], hi[40], words[160] = "";
+  char lo[40], hi[48], words[160] = "";
   size_t used = 0;
   if (p->words)
     for (int w = 0; p->words[w] && used < sizeof words; w++) {
@@ -117,8 +117,9 @@ static void describe_range(const fp_est_param *p, char *buf, size_t size)
     break;
   default:
     format_real(lo, sizeof lo, p->min);
-    format_real(hi, sizeof hi, p->max);
-    snprintf(buf, size, "%sa number in %s%s, %s]", words, p->min_open ? "(" : "[", lo, hi);
+    if (p->max >= DBL_MAX) snprintf(hi, sizeof hi, "inf)");
+    else format_real(hi, sizeof hi, p->max), strcat(hi, "]");
+    snprintf(buf, size, "%sa number in %s%s, %s", words, p->min_open ? "(" : "[", lo, hi);
     break;
   }
 }

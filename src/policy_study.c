@@ -323,6 +323,7 @@ typedef struct sampled_state {
   volatile sig_atomic_t *interrupted;
   fp_error cb_err;
   int status;
+  double *frozen;         /* calibration: R * T estimates under a frozen deployment, or NULL */
 } sampled_state;
 
 enum { ACC_RETRAINS, ACC_RATIO_EXACT, ACC_RATIO_ORACLE, ACC_DELAY, ACC_EXTRA, ACC_MISSED, ACC_COUNT };
@@ -446,7 +447,16 @@ static int keep_particles(const fp_particle_snapshot *snap, void *ctx)
   memcpy(st->positions + snap->output * N * (size_t)dim, snap->x, snap->alive * (size_t)dim * sizeof *snap->x);
   st->alive[snap->output] = snap->alive;
   if (snap->output + 1 == st->pb->T) {
-    st->status = run_replica_policies(st, &st->cb_err);
+    if (st->frozen) {
+      /* calibration: the deployed model is never retrained */
+      for (size_t k = 0; k < st->pb->T && st->status == FP_OK; k++) {
+        fp_policy_obs obs = {0};
+        st->status = sample_signal(st, k, FP_RETRAIN_NONE, 0.0, &obs, &st->cb_err);
+        st->frozen[snap->replica * st->pb->T + k] = obs.divergence;
+      }
+    } else {
+      st->status = run_replica_policies(st, &st->cb_err);
+    }
     if (st->status != FP_OK) return 1;
   }
   return st->interrupted && *st->interrupted ? 1 : 0;
@@ -459,11 +469,12 @@ static void mean_se(const double acc[2], size_t n, double *mean, double *se)
   *se = n > 1 && var > 0 ? sqrt(var / (double)n) : (n > 1 ? 0.0 : NAN);
 }
 
-int fp_policy_study_sampled(const fp_case *c, const fp_density_series *s, const double *K,
-                            const char *const *specs, size_t nspecs,
-                            const fp_policy_study_options *opt,
-                            const fp_policy_sampled_options *so, const char *dir, FILE *report,
-                            fp_error *err)
+/* The sampled study; with `frozen` (R * T) it only records the estimates
+ * under a frozen deployment (calibration) and writes nothing. */
+static int sampled_run(const fp_case *c, const fp_density_series *s, const double *K,
+                       const char *const *specs, size_t nspecs, const fp_policy_study_options *opt,
+                       const fp_policy_sampled_options *so, double *frozen, const char *dir,
+                       FILE *report, fp_error *err)
 {
   if (so->replicas < 2 || so->particles < 2)
     return fp_fail(err, FP_ERR_ARG, "the sampled policy study needs >= 2 replicas and >= 2 particles");
@@ -472,16 +483,16 @@ int fp_policy_study_sampled(const fp_case *c, const fp_density_series *s, const 
   const size_t T = s->T;
   const int dim = c->grid.dim;
   sampled_state st = {.c = c, .s = s, .pb = &pb, .opt = opt, .so = so, .nspecs = nspecs,
-                      .interrupted = so->interrupted};
+                      .interrupted = so->interrupted, .frozen = frozen};
   fp_operator *op = NULL;
   fp_reference ref = {0};
   fp_particles *particles = NULL;
   int rc = FP_OK;
-  st.policies = calloc(nspecs, sizeof *st.policies);
-  st.exact_schedule = calloc(nspecs, sizeof *st.exact_schedule);
-  st.exact_cost = calloc(nspecs, sizeof *st.exact_cost);
-  st.acc = calloc(nspecs, sizeof *st.acc);
-  st.delay_count = calloc(nspecs, sizeof *st.delay_count);
+  st.policies = calloc(nspecs + 1, sizeof *st.policies);
+  st.exact_schedule = calloc(nspecs + 1, sizeof *st.exact_schedule);
+  st.exact_cost = calloc(nspecs + 1, sizeof *st.exact_cost);
+  st.acc = calloc(nspecs + 1, sizeof *st.acc);
+  st.delay_count = calloc(nspecs + 1, sizeof *st.delay_count);
   st.positions = malloc(T * so->particles * (size_t)dim * sizeof *st.positions);
   st.alive = calloc(T, sizeof *st.alive);
   st.ref_points = malloc(so->particles * (size_t)dim * sizeof *st.ref_points);
@@ -511,7 +522,7 @@ int fp_policy_study_sampled(const fp_case *c, const fp_density_series *s, const 
     st.exact_cost[i] = cost.cost;
   }
   fp_retrain_cost oracle = {0};
-  if (rc == FP_OK) rc = fp_oracle_solve(&pb, opt->cost, st.oracle_schedule, &oracle, err);
+  if (rc == FP_OK && !frozen) rc = fp_oracle_solve(&pb, opt->cost, st.oracle_schedule, &oracle, err);
   st.oracle_cost = oracle.cost;
   if (rc == FP_OK) rc = fp_operator_create(c, &op, err);
   if (rc == FP_OK) rc = fp_reference_init(&ref, c, op, err);
@@ -528,7 +539,7 @@ int fp_policy_study_sampled(const fp_case *c, const fp_density_series *s, const 
     rc = fp_particles_run(particles, keep_particles, &st, err);
     if (st.status != FP_OK) rc = fp_fail(err, st.status, "%s", st.cb_err.message);
   }
-  if (rc == FP_OK) {
+  if (rc == FP_OK && !frozen) {
     char *path = NULL;
     fp_output_file *f = NULL;
     rc = fp_output_join(dir, "policy_sampled.csv", &path, err);
@@ -583,5 +594,44 @@ out_free:
   fp_particles_destroy(&particles);
   fp_reference_clear(&ref);
   fp_operator_destroy(&op);
+  return rc;
+}
+
+int fp_policy_study_sampled(const fp_case *c, const fp_density_series *s, const double *K,
+                            const char *const *specs, size_t nspecs,
+                            const fp_policy_study_options *opt,
+                            const fp_policy_sampled_options *so, const char *dir, FILE *report,
+                            fp_error *err)
+{
+  return sampled_run(c, s, K, specs, nspecs, opt, so, NULL, dir, report, err);
+}
+
+int fp_debt_calibrate_case(const fp_case *c, const fp_density_series *s, const double *K,
+                           const fp_policy_sampled_options *so, double stale_threshold,
+                           fp_debt_emissions *out, fp_error *err)
+{
+  const size_t T = s->T;
+  const size_t R = so ? so->replicas : 1;
+  double *signal = malloc(R * T * sizeof *signal);
+  int *stale = malloc(R * T * sizeof *stale);
+  int rc = FP_OK;
+  if (!signal || !stale) {
+    rc = fp_fail(err, FP_ERR_NOMEM, "out of memory for the calibration series");
+    goto out_free;
+  }
+  if (so) {
+    fp_policy_study_options opt = {.cost = 0.0, .kappa = 1.0, .stale_threshold = stale_threshold};
+    rc = sampled_run(c, s, K, NULL, 0, &opt, so, signal, NULL, NULL, err);
+  } else {
+    memcpy(signal, s->kl, T * sizeof *signal);
+  }
+  /* the stale label is the true state: the exact mismatch of the frozen
+   * deployment against the threshold, the same for every replica */
+  for (size_t r = 0; r < R; r++)
+    for (size_t k = 0; k < T; k++) stale[r * T + k] = s->kl[k] > stale_threshold;
+  if (rc == FP_OK) rc = fp_debt_calibrate(signal, stale, R * T, out, err);
+out_free:
+  free(signal);
+  free(stale);
   return rc;
 }

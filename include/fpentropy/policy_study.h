@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include <fpentropy/case.h>
+#include <fpentropy/policy.h>
 #include <fpentropy/retrain_cost.h>
 #include <fpentropy/run.h>
 #include <fpentropy/status.h>
@@ -96,6 +97,15 @@ int fp_policy_study_sampled(const fp_case *c, const fp_density_series *s, const 
                             const fp_policy_study_options *opt,
                             const fp_policy_sampled_options *sampled, const char *dir,
                             FILE *report, fp_error *err);
+
+/* Calibrate the debt filter's emissions (policy.h) on pilot series under a
+ * frozen deployment (q_ref never reset, as in 002's calibration): the
+ * signal is the exact kl series (so == NULL) or its estimate from R replicas
+ * of particles (so != NULL, so the emissions include estimation noise); the
+ * stale label of period k is [exact kl_k > stale_threshold]. */
+int fp_debt_calibrate_case(const fp_case *c, const fp_density_series *s, const double *K,
+                           const fp_policy_sampled_options *so, double stale_threshold,
+                           fp_debt_emissions *out, fp_error *err);
 
 #ifdef __cplusplus
 }

@@ -60,5 +60,6 @@ int cli_verify(const cli_args *a);
 int cli_sample(const cli_args *a);
 int cli_policy(const cli_args *a);
 int cli_compare(const cli_args *a);
+int cli_calibrate(const cli_args *a);
 
 #endif /* FPENTROPY_CLI_H */

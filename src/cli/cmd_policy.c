@@ -27,6 +27,78 @@ static size_t collect_specs(const cli_args *a, const fp_case *c, const char **sp
   return n;
 }
 
+/* Run the PDE once and form the mismatch matrix K. */
+static int exact_series(const cli_args *a, const fp_case *c, const char *dir, fp_density_series *series,
+                        double **K, fp_error *err)
+{
+  fp_run_options ro = {.output_dir = dir, .progress = a->progress ? stderr : NULL,
+                       .interrupted = &cli_interrupted, .write_files = true};
+  *K = NULL;
+  int rc = fp_density_series_collect(c, &ro, series, err);
+  if (rc == FP_OK) {
+    *K = malloc(series->T * series->T * sizeof **K);
+    if (!*K) rc = FP_ERR_NOMEM, snprintf(err->message, sizeof err->message, "out of memory");
+  }
+  if (rc == FP_OK) rc = fp_mismatch_matrix(&c->grid, series, *K, err);
+  return rc;
+}
+
+/* Sampled options from the case's [sample] section and the command line. */
+static bool sampled_options(const cli_args *a, const fp_case *c, fp_policy_sampled_options *so)
+{
+  *so = (fp_policy_sampled_options){.particles = c->sample_particles, .replicas = c->sample_replicas,
+                                    .seed = c->sample_seed, .dt = c->sample_dt, .estimator = "wkv",
+                                    .interrupted = &cli_interrupted};
+  size_t value;
+  bool ok = !a->particles || cli_parse_size("particles", a->particles, &so->particles);
+  if (ok && a->replicas) ok = cli_parse_size("replicas", a->replicas, &so->replicas);
+  if (ok && a->seed) ok = cli_parse_size("seed", a->seed, &value), so->seed = value;
+  if (ok && a->dt) ok = cli_parse_double("dt", a->dt, &so->dt);
+  if (ok && a->estimators) so->estimator = a->estimators;
+  return ok;
+}
+
+int cli_calibrate(const cli_args *a)
+{
+  fp_case *c = NULL;
+  int rc = cli_load_case(a, &c);
+  if (rc != FP_OK) return cli_exit_code(rc);
+  fp_policy_sampled_options so;
+  if (!sampled_options(a, c, &so)) {
+    fp_case_destroy(&c);
+    return EXIT_USAGE;
+  }
+  const char *dir = a->output_dir ? a->output_dir : c->output_dir;
+  fp_error err;
+  fp_error_clear(&err);
+  fp_density_series series = {0};
+  double *K = NULL;
+  fp_debt_emissions em;
+  char *path = NULL;
+  rc = exact_series(a, c, dir, &series, &K, &err);
+  if (rc == FP_OK)
+    rc = fp_debt_calibrate_case(c, &series, K, a->particles ? &so : NULL, c->stale_threshold, &em, &err);
+  if (rc == FP_OK) rc = fp_output_join(dir, "debt_calibration.txt", &path, &err);
+  if (rc == FP_OK) {
+    char comment[512];
+    snprintf(comment, sizeof comment,
+             "debt-filter emissions calibrated on %s under a frozen deployment; signal: %s; stale: exact kl > %g",
+             c->path, a->particles ? "sample estimates" : "exact kl", c->stale_threshold);
+    rc = fp_debt_emissions_write(path, &em, comment, &err);
+  }
+  if (rc != FP_OK)
+    fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
+  else if (!a->quiet)
+    printf("emissions: mu0 %.4g sigma0 %.4g (n %zu), mu1 %.4g sigma1 %.4g (n %zu)\n"
+           "written to %s; use it as --policy debt:kappa=1,calibration=%s\n",
+           em.mu0, em.sigma0, em.n0, em.mu1, em.sigma1, em.n1, path, path);
+  free(path);
+  free(K);
+  fp_density_series_clear(&series);
+  fp_case_destroy(&c);
+  return cli_exit_code(rc);
+}
+
 int cli_policy(const cli_args *a)
 {
   fp_case *c = NULL;
@@ -56,30 +128,15 @@ int cli_policy(const cli_args *a)
     return EXIT_USAGE;
   }
   const char *dir = a->output_dir ? a->output_dir : c->output_dir;
-  fp_run_options ro = {.output_dir = dir, .progress = a->progress ? stderr : NULL,
-                       .interrupted = &cli_interrupted, .write_files = true};
-  fp_density_series series;
+  fp_density_series series = {0};
   double *K = NULL;
-  rc = fp_density_series_collect(c, &ro, &series, &err);
-  if (rc == FP_OK) {
-    K = malloc(series.T * series.T * sizeof *K);
-    if (!K) rc = FP_ERR_NOMEM;
-  }
-  if (rc == FP_OK) rc = fp_mismatch_matrix(&c->grid, &series, K, &err);
+  rc = exact_series(a, c, dir, &series, &K, &err);
   if (rc == FP_OK)
     rc = fp_policy_study_exact(&series, K, specs, nspecs, &opt, dir, a->quiet ? NULL : stdout, &err);
   if (rc == FP_OK && a->particles) {
     /* the same policies driven by sample estimates */
-    fp_policy_sampled_options so = {.particles = c->sample_particles, .replicas = c->sample_replicas,
-                                    .seed = c->sample_seed, .dt = c->sample_dt, .estimator = "wkv",
-                                    .interrupted = &cli_interrupted};
-    size_t value;
-    bool ok = cli_parse_size("particles", a->particles, &so.particles);
-    if (ok && a->replicas) ok = cli_parse_size("replicas", a->replicas, &so.replicas);
-    if (ok && a->seed) ok = cli_parse_size("seed", a->seed, &value), so.seed = value;
-    if (ok && a->dt) ok = cli_parse_double("dt", a->dt, &so.dt);
-    if (ok && a->estimators) so.estimator = a->estimators;
-    if (!ok) rc = FP_ERR_ARG, snprintf(err.message, sizeof err.message, "bad particle option");
+    fp_policy_sampled_options so;
+    if (!sampled_options(a, c, &so)) rc = FP_ERR_ARG, snprintf(err.message, sizeof err.message, "bad particle option");
     if (rc == FP_OK)
       rc = fp_policy_study_sampled(c, &series, K, specs, nspecs, &opt, &so, dir, a->quiet ? NULL : stdout, &err);
   }

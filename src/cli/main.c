@@ -47,6 +47,9 @@ static void print_usage(FILE *f)
           "                exact KL: bias, spread, RMSE against N\n"
           "  policy CASE   run retraining policies on the exact mismatch series of the\n"
           "                case, against the cost-minimising oracle\n"
+          "  calibrate CASE  fit the debt filter's emissions on the case under a frozen\n"
+          "                deployment (exact kl, or estimates with --particles);\n"
+          "                writes debt_calibration.txt for debt:calibration=FILE\n"
           "\n"
           "Options:\n"
           "  -o, --output DIR       output directory (default: the case's\n"
@@ -292,7 +295,8 @@ int main(int argc, char **argv)
     int (*run)(const cli_args *);
   } commands[] = {{"run", cli_run}, {"check", cli_check}, {"verify", cli_verify}, {"sample", cli_sample},
                   {"policy", cli_policy},
-                  {"compare", cli_compare}};
+                  {"compare", cli_compare},
+                  {"calibrate", cli_calibrate}};
   for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
     if (strcmp(a.command, commands[k].name) == 0) return commands[k].run(&a);
   fprintf(stderr, "fpentropy: unknown command '%s' (see fpentropy --help)\n", a.command);
