@@ -167,6 +167,33 @@ def policy(binary, case):
               "every sample-driven schedule costs at least the oracle's")
 
 
+def compare(binary, case):
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [binary, "compare", case, "-o", out, "-q", "--particles", "250,4000", "--replicas", "8",
+               "--estimators", "knn gauss hist kde wkv", "--set", "output.snapshots=0", "--set", "time.outputs=6"]
+        code, _, err = run(cmd)
+        check(code == 0, f"compare exit status {code} ({err.strip()})")
+        if code != 0:
+            return
+        bal = read_balance(os.path.join(out, "balance.csv"))
+        with open(os.path.join(out, "compare.csv")) as f:
+            rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+        # the 'exact' column is the PDE's kl at the same time
+        worst = max(abs(float(r["exact"]) - bal[[b["t"] for b in bal].index(float(r["t"]))]["kl"]) for r in rows)
+        check(worst == 0.0, "compare's exact column is the PDE kl column")
+        with open(os.path.join(out, "compare_summary.csv")) as f:
+            summ = list(csv.DictReader(line for line in f if not line.startswith("#")))
+        for name in ["knn", "gauss", "hist", "kde", "wkv"]:
+            r = [x for x in summ if x["estimator"].startswith(name)]
+            small = [float(x["rmse"]) for x in r if x["N"] == "250"][0]
+            large = [float(x["rmse"]) for x in r if x["N"] == "4000"][0]
+            # N grows 16x: the RMSE must fall (by 4x at the N^-1/2 rate;
+            # bias floors of the smoothing estimators allow less): > 1.8x
+            check(large < small / 1.8, f"{name}: RMSE falls with N ({small:.3g} -> {large:.3g})")
+        rate = os.path.join(out, "compare_rate.csv")
+        check(os.path.exists(rate), "compare_rate.csv written")
+
+
 def usage(binary):
     code, out, _ = run([binary, "--help"])
     check(code == 0 and "Usage:" in out and "Exit status" in out, "--help prints usage, exit 0")
@@ -198,6 +225,8 @@ def main():
         failure(a.fpentropy, a.arg)
     elif a.what == "policy":
         policy(a.fpentropy, a.arg)
+    elif a.what == "compare":
+        compare(a.fpentropy, a.arg)
     elif a.what == "usage":
         usage(a.fpentropy)
     else:
