@@ -1,0 +1,151 @@
+/* fpentropy tests: the exact mismatch matrix against the OU closed form,
+ * the oracle against the policies on a real K, and the debt filter on a
+ * case without drift (no retrains).
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "test_support.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fpentropy/case.h>
+#include <fpentropy/gaussian.h>
+#include <fpentropy/oracle.h>
+#include <fpentropy/policy.h>
+#include <fpentropy/policy_study.h>
+
+static const char *const relax =
+    "[domain]\ndimension = 1\nlower = -8\nupper = 8\ncells = 400\n"
+    "[dynamics]\ndrift = -x\ndiffusion = 1\n"
+    "[initial]\ndensity = exp(-(x-2)^2/(2*0.25))\n"
+    "[time]\nend = 2\noutputs = 11\nrtol = 1e-10\natol = 1e-16\n";
+
+static void collect(const char *text, const char *const *ov, fp_case **c, fp_density_series *s, double **K)
+{
+  *c = fp_test_case(text, ov);
+  fp_run_options opt = {.write_files = false};
+  fp_error err;
+  fp_error_clear(&err);
+  int rc = fp_density_series_collect(*c, &opt, s, &err);
+  if (rc != FP_OK) print_error("%s\n", err.message);
+  assert_int_equal(rc, FP_OK);
+  *K = malloc(s->T * s->T * sizeof **K);
+  assert_int_equal(fp_mismatch_matrix(&(*c)->grid, s, *K, &err), FP_OK);
+}
+
+static int unit_D(double t, double out[3][3], void *ctx)
+{
+  (void)t, (void)ctx;
+  memset(out, 0, 9 * sizeof(double));
+  out[0][0] = 1.0;
+  return 0;
+}
+
+/* K[k][j] = KL(N(m_k, S_k) || N(m_j, S_j)) with the OU moments; the grid
+ * value carries the O(h^2) discretisation error (h = 0.04): 2e-3 relative. */
+static void test_matrix_closed_form(void **state)
+{
+  (void)state;
+  fp_case *c;
+  fp_density_series s;
+  double *K;
+  collect(relax, NULL, &c, &s, &K);
+  fp_gaussian_model model = {.dim = 1, .D = unit_D};
+  model.A[0][0] = 1.0, model.m0[0] = 2.0, model.S0[0][0] = 0.25;
+  fp_gaussian_ou *ou = NULL;
+  fp_error err;
+  assert_int_equal(fp_gaussian_ou_create(&model, &ou, &err), FP_OK);
+  fp_gaussian g[16];
+  for (size_t k = 0; k < s.T; k++) assert_int_equal(fp_gaussian_ou_at(ou, s.t[k], &g[k], NULL, &err), FP_OK);
+  double worst = 0.0;
+  for (size_t k = 0; k < s.T; k++)
+    for (size_t j = 0; j < s.T; j++) {
+      double v = K[k * s.T + j];
+      if (j >= k) {
+        assert_true(v == 0.0);
+        continue;
+      }
+      double exact;
+      assert_int_equal(fp_gaussian_kl(&g[k], &g[j], &exact, &err), FP_OK);
+      assert_true(v >= 0.0);
+      worst = fmax(worst, fabs(v - exact) / exact);
+    }
+  print_message("max relative error of K against the closed form: %.2e\n", worst);
+  assert_true(worst < 2e-3);
+  fp_gaussian_ou_destroy(&ou);
+  free(K);
+  fp_density_series_clear(&s);
+  fp_case_destroy(&c);
+}
+
+/* On a real K, no policy beats the oracle, and the oracle with c = 0 retrains
+ * at every period after the first (free retrains remove every mismatch). */
+static void test_oracle_on_pde(void **state)
+{
+  (void)state;
+  fp_case *c;
+  fp_density_series s;
+  double *K;
+  const char *ov[] = {"reference.density=initial", NULL};
+  collect(relax, ov, &c, &s, &K);
+  fp_retrain_problem pb;
+  fp_density_series_problem(&s, K, &pb);
+  bool schedule[16];
+  fp_retrain_cost best, zero;
+  fp_error err;
+  assert_int_equal(fp_oracle_solve(&pb, 0.05, schedule, &best, &err), FP_OK);
+  const char *specs[] = {"calendar:k=2", "threshold:tau=0.2", "cusum:h=0.3", "alarm:q=0.5,min_history=2"};
+  for (size_t i = 0; i < 4; i++) {
+    fp_policy *p = NULL;
+    fp_retrain_cost cost;
+    assert_int_equal(fp_policy_create(specs[i], &p, &err), FP_OK);
+    assert_int_equal(fp_policy_run_exact(p, &pb, 0.05, schedule, NULL, NULL, &cost, &err), FP_OK);
+    assert_true(cost.cost >= best.cost - 1e-14);
+    fp_policy_destroy(&p);
+  }
+  assert_int_equal(fp_oracle_solve(&pb, 0.0, schedule, &zero, &err), FP_OK);
+  assert_close(zero.mismatch_integral, 0.0, 0, 1e-15);
+  free(K);
+  fp_density_series_clear(&s);
+  fp_case_destroy(&c);
+}
+
+/* No shift: the density sits at its stationary state, the mismatch stays at
+ * round-off, and the debt filter (emissions of a drifting case) never
+ * retrains. */
+static void test_debt_no_shift(void **state)
+{
+  (void)state;
+  fp_case *c;
+  fp_density_series s;
+  double *K;
+  const char *ov[] = {"initial.density=exp(-x^2/2)", "reference.density=initial", "time.outputs=101",
+                      "time.end=20", NULL};
+  collect(relax, ov, &c, &s, &K);
+  double worst = 0.0;
+  for (size_t k = 0; k < s.T; k++) worst = fmax(worst, fabs(s.kl[k]));
+  assert_true(worst < 1e-12);
+  fp_retrain_problem pb;
+  fp_density_series_problem(&s, K, &pb);
+  fp_policy *p = NULL;
+  fp_error err;
+  assert_int_equal(fp_policy_create("debt:kappa=1,hazard=0.05,mu0=0.12,sigma0=0.12,mu1=0.6,sigma1=0.28", &p, &err), FP_OK);
+  bool schedule[128];
+  fp_retrain_cost cost;
+  assert_int_equal(fp_policy_run_exact(p, &pb, 0.1, schedule, NULL, NULL, &cost, &err), FP_OK);
+  assert_int_equal(cost.n_retrains, 0);
+  fp_policy_destroy(&p);
+  free(K);
+  fp_density_series_clear(&s);
+  fp_case_destroy(&c);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_matrix_closed_form),
+      cmocka_unit_test(test_oracle_on_pde),
+      cmocka_unit_test(test_debt_no_shift),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
