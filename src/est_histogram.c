@@ -44,35 +44,33 @@ static void hist_free(void *w)
   free(hw);
 }
 
-/* Gauss-Legendre nodes and weights on [-1, 1] by Newton's method on P_n. */
+/* P_n(z) and P_{n-1}(z) by the three-term recurrence (n >= 1). */
+static void legendre(int n, double z, double *pn, double *pm)
+{
+  double p0 = 1.0, p1 = z;
+  for (int j = 2; j <= n; j++) {
+    double p2 = ((2.0 * j - 1.0) * z * p1 - (j - 1.0) * p0) / j;
+    p0 = p1;
+    p1 = p2;
+  }
+  *pn = p1;
+  *pm = p0;
+}
+
+/* Gauss-Legendre nodes and weights on [-1, 1]: Newton's method on P_n from
+ * the usual cosine guesses, w = 2 / ((1 - z^2) P_n'(z)^2). */
 static void gauss_legendre(int n, double *x, double *w)
 {
   for (int i = 0; i < n; i++) {
-    double z = cos(M_PI * (i + 0.75) / (n + 0.5)), dp = 1.0;
+    double z = cos(M_PI * (i + 0.75) / (n + 0.5)), pn, pm;
     for (int it = 0; it < 100; it++) {
-      double p0 = 1.0, p1 = z;
-      for (int j = 2; j <= n; j++) {
-        double p2 = ((2.0 * j - 1.0) * z * p1 - (j - 1.0) * p0) / j;
-        p0 = p1;
-        p1 = p2;
-      }
-      double pn = n == 1 ? z : p1, pm = n == 1 ? 1.0 : p0;
-      dp = n * (z * pn - pm) / (z * z - 1.0);
-      double dz = pn / dp;
+      legendre(n, z, &pn, &pm);
+      double dz = pn / (n * (z * pn - pm) / (z * z - 1.0));
       z -= dz;
       if (fabs(dz) < 1e-16) break;
     }
-    {
-      /* recompute the derivative at the converged node */
-      double p0 = 1.0, p1 = z;
-      for (int j = 2; j <= n; j++) {
-        double p2 = ((2.0 * j - 1.0) * z * p1 - (j - 1.0) * p0) / j;
-        p0 = p1;
-        p1 = p2;
-      }
-      double pn = n == 1 ? z : p1, pm = n == 1 ? 1.0 : p0;
-      dp = n * (z * pn - pm) / (z * z - 1.0);
-    }
+    legendre(n, z, &pn, &pm);
+    double dp = n * (z * pn - pm) / (z * z - 1.0);
     x[i] = z;
     w[i] = 2.0 / ((1.0 - z * z) * dp * dp);
   }

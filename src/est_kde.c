@@ -289,15 +289,17 @@ static int kde_estimate(fp_estimator *e, const fp_samples *p, const fp_kl_refere
     double mean, sd;
     fp_est_mean_sd(p, a, &mean, &sd);
     if (!(sd > 0.0))
-      return fp_fail(err, FP_ERR_NUMERIC, "estimator '%s': the sample has zero spread along axis %d",
-                     e->spec, a);
+      return fp_fail(err, FP_ERR_NUMERIC,
+                     "estimator '%s': the sample has zero spread along axis %d", e->spec, a);
     double iqr = (quantile_sorted(col, n, 0.75) - quantile_sorted(col, n, 0.25)) / 1.349;
     double sigma = iqr > 0.0 && iqr < sd ? iqr : sd; /* statsmodels' robust spread */
     double silverman = d == 1 ? 0.9 * sigma * pow(dn, -0.2)
                               : sigma * pow(4.0 / (dn * (d + 2.0)), 1.0 / (d + 4.0));
     switch (e->value[P_BW].word) {
     case BW_SILVERMAN: h[a] = silverman; break;
-    case BW_SCOTT: h[a] = d == 1 ? 1.059 * sigma * pow(dn, -0.2) : sigma * pow(dn, -1.0 / (d + 4.0)); break;
+    case BW_SCOTT:
+      h[a] = d == 1 ? 1.059 * sigma * pow(dn, -0.2) : sigma * pow(dn, -1.0 / (d + 4.0));
+      break;
     case BW_ISJ:
       rc = isj_bandwidth(w, col, n, &h[a], err);
       if (rc == 1) {

@@ -321,7 +321,8 @@ static void needs_text(unsigned bits, const char *join, char *buf, size_t size)
 
 int fp_estimator_help(const char *name, char *buf, size_t size, fp_error *err)
 {
-  if (!name || !buf || size == 0) return fp_fail(err, FP_ERR_ARG, "fp_estimator_help: NULL argument");
+  if (!name || !buf || size == 0)
+    return fp_fail(err, FP_ERR_ARG, "fp_estimator_help: NULL argument");
   const fp_estimator_type *t = find_type(name, strlen(name));
   if (!t) {
     char names[256];
@@ -352,7 +353,8 @@ static int check_sample(const char *what, const fp_samples *s, fp_error *err)
 {
   if (s->dim < 1 || s->dim > FP_MAX_DIM)
     return fp_fail(err, FP_ERR_ARG, "%s: dimension %d is not 1, 2 or 3", what, s->dim);
-  if (s->n > 0 && !s->x) return fp_fail(err, FP_ERR_ARG, "%s: %zu points but x is NULL", what, s->n);
+  if (s->n > 0 && !s->x)
+    return fp_fail(err, FP_ERR_ARG, "%s: %zu points but x is NULL", what, s->n);
   for (size_t i = 0; i < s->n; i++)
     for (int k = 0; k < s->dim; k++)
       if (!isfinite(s->x[i * (size_t)s->dim + (size_t)k]))

@@ -82,12 +82,12 @@ typedef struct fp_kl_reference {
  * not apply to an estimator are 0. */
 typedef struct fp_estimator_report {
   size_t n;                     /* size of the p-sample */
-  size_t m;                     /* size of the reference sample used (wkv, hist/gauss from a sample) */
+  size_t m;                     /* reference points used (wkv; hist, gauss from a sample) */
   size_t skipped;               /* knn/wkv: points dropped because a distance was 0 (ties) */
   size_t floored;               /* kde: points whose leave-one-out density was floored */
   size_t bins[FP_MAX_DIM];      /* hist: bins per axis; kde: grid points per axis */
   size_t occupied;              /* hist: occupied bins K^ */
-  double correction;            /* hist: Miller-Madow term subtracted; gauss: bias correction added */
+  double correction;            /* hist: Miller-Madow term subtracted; gauss: Wishart term added */
   double bandwidth[FP_MAX_DIM]; /* kde: bandwidth per axis */
   bool isj_fallback;            /* kde bw=isj: the ISJ root was not found, silverman used */
 } fp_estimator_report;

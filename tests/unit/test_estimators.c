@@ -17,6 +17,9 @@
  *   1D: p = N(0.5, 1.3^2), q = N(0, 1), D = 0.20764;
  *   2D: p = N((0.5, -0.3), [[1.69, 0.3], [0.3, 0.8]]), q = N(0, I), D = 0.29865;
  *   uniform: p = U[0,1]^d, q = U[-0.5,1.5]^d, D = d ln 2 exactly.
+ * Exact checks on small samples (test_*_exact) compare each estimator with
+ * its formula evaluated independently here (erf bin masses, a direct O(n^2)
+ * leave-one-out KDE, brute-force neighbour distances, fp_gaussian_kl).
  * GSL's error handler is left at its aborting default: the estimators must
  * never trigger it. */
 #include <float.h>
@@ -106,6 +109,12 @@ static void sample_gaussian(gsl_rng *r, const fp_gaussian *g, size_t n, double *
       x[i * (size_t)d + (size_t)a] = v;
     }
   }
+}
+
+static int cmp_double_test(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
 }
 
 static void sample_uniform(gsl_rng *r, int dim, double lo, double hi, size_t n, double *x)
@@ -381,7 +390,8 @@ static void test_kde_isj(void **state)
   print_message("ISJ / AMISE-optimal bandwidth, Gaussian n=%zu: %.4f\n", n, ratio);
   assert_close(ratio, 1.0, 0.0, 0.06);
 
-  for (size_t i = 0; i < 4000; i++) x[i] = (i % 2 ? -3.0 : 3.0) + 0.5 * gsl_ran_gaussian_ziggurat(r, 1.0);
+  for (size_t i = 0; i < 4000; i++)
+    x[i] = (i % 2 ? -3.0 : 3.0) + 0.5 * gsl_ran_gaussian_ziggurat(r, 1.0);
   fp_samples bimodal = {1, 4000, x};
   assert_int_equal(fp_estimator_kl(isj, &bimodal, &ref, &v, NULL), FP_OK);
   assert_int_equal(fp_estimator_kl(silv, &bimodal, &ref, &v, NULL), FP_OK);
@@ -685,6 +695,198 @@ static void test_gauss_wishart(void **state)
   }
 }
 
+/* ---- exact formulas on small samples --------------------------------------- */
+
+static double run_one(const char *spec, const fp_samples *p, const fp_kl_reference *ref,
+                      fp_estimator_report *rep)
+{
+  fp_estimator *e = NULL;
+  fp_error err;
+  assert_int_equal(fp_estimator_create(spec, &e, NULL), FP_OK);
+  double v = NAN;
+  if (fp_estimator_kl(e, p, ref, &v, &err) != FP_OK) fail_msg("%s: %s", spec, err.message);
+  if (rep) *rep = *fp_estimator_report_get(e);
+  fp_estimator_destroy(&e);
+  return v;
+}
+
+static double std_normal_cdf(double x) { return 0.5 * erfc(-x / sqrt(2.0)); }
+
+/* hist: the plug-in sum with bin masses from erf, by hand.  Bins of width 1
+ * on [-10, 10]; Gauss-Legendre with 4 points per bin integrates the normal
+ * density to ~1e-8 relative (error term ~ f^(8)/(9 (8!)^3 / (4!)^4)), with
+ * 8 points to round-off.  The reference-sample variant uses
+ * Q_j = (m_j + alpha)/(m + alpha K). */
+static void test_hist_exact(void **state)
+{
+  (void)state;
+  int dim = 1;
+  const double x[5] = {-1.5, -0.5, 0.5, 0.7, 1.5}; /* bins 8, 9, 10, 10, 11 */
+  const double y[4] = {-1.5, -1.4, 0.5, 3.2};      /* bins 8, 8, 10, 13 */
+  fp_samples p = {1, 5, x};
+  fp_kl_reference ref;
+  memset(&ref, 0, sizeof ref);
+  ref.log_q = log_std_normal;
+  ref.ctx = &dim;
+  ref.lower[0] = -10.0;
+  ref.upper[0] = 10.0;
+  const int bin[4] = {8, 9, 10, 11};
+  const double count[4] = {1, 1, 2, 1};
+  double expect = 0.0;
+  for (int j = 0; j < 4; j++) {
+    double Q = std_normal_cdf(bin[j] - 9.0) - std_normal_cdf(bin[j] - 10.0);
+    expect += count[j] / 5.0 * log(count[j] / 5.0 / Q);
+  }
+  fp_estimator_report rep;
+  assert_close(run_one("hist:bins=20;mm=0;gl=8", &p, &ref, &rep), expect, 0.0, 1e-13);
+  assert_close(run_one("hist:bins=20;mm=0", &p, &ref, &rep), expect, 0.0, 1e-7);
+  assert_close(run_one("hist:bins=20", &p, &ref, &rep), expect - 3.0 / 10.0, 0.0, 1e-7);
+  assert_int_equal(rep.occupied, 4);
+  assert_int_equal(rep.bins[0], 20);
+  assert_close(rep.correction, 0.3, 1e-15, 0.0);
+
+  ref.log_q = NULL;
+  ref.sample = (fp_samples){1, 4, y};
+  const double m_count[4] = {2, 0, 1, 0};
+  expect = 0.0;
+  for (int j = 0; j < 4; j++) {
+    double Q = (m_count[j] + 0.25) / (4.0 + 0.25 * 20.0);
+    expect += count[j] / 5.0 * log(count[j] / 5.0 / Q);
+  }
+  assert_close(run_one("hist:bins=20;mm=0;alpha=0.25", &p, &ref, &rep), expect, 1e-14, 1e-15);
+  assert_int_equal(rep.m, 4);
+}
+
+/* A direct O(n^2) leave-one-out Gaussian KDE resubstitution. */
+static double direct_loo_kde(const double *x, size_t n, int dim, const double *h)
+{
+  double sum = 0.0, norm = 1.0;
+  for (int a = 0; a < dim; a++) norm *= sqrt(2.0 * M_PI) * h[a];
+  for (size_t i = 0; i < n; i++) {
+    double f = 0.0;
+    for (size_t j = 0; j < n; j++) {
+      if (j == i) continue;
+      double r2 = 0.0;
+      for (int a = 0; a < dim; a++) {
+        double u = (x[i * (size_t)dim + (size_t)a] - x[j * (size_t)dim + (size_t)a]) / h[a];
+        r2 += u * u;
+      }
+      f += exp(-0.5 * r2);
+    }
+    f /= (double)(n - 1) * norm;
+    int d = dim;
+    sum += log(f) - log_std_normal(x + i * (size_t)dim, &d);
+  }
+  return sum / (double)n;
+}
+
+/* kde: the binned FFT estimate with its exact leave-one-out term equals the
+ * direct leave-one-out KDE up to the binning error, which is second order in
+ * dx/h: linear binning and linear interpolation each smear by ~dx^2/6 in
+ * variance, a relative change ~(dx/h)^2/6 in f.  A missing self-term
+ * correction would be off by ~K(0)/(n h f) ~ 0.1 here, a wrong FFT scaling by
+ * O(1). */
+static void test_kde_exact(void **state)
+{
+  (void)state;
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(r, 3);
+  double x[120];
+  for (int dim = 1; dim <= 2; dim++) {
+    const size_t n = 60;
+    fp_gaussian p = problem_p(dim);
+    sample_gaussian(r, &p, n, x);
+    int d = dim;
+    fp_kl_reference ref;
+    memset(&ref, 0, sizeof ref);
+    ref.log_q = log_std_normal;
+    ref.ctx = &d;
+    fp_samples s = {dim, n, x};
+    fp_estimator_report rep;
+    const char *spec = dim == 1 ? "kde:bw=0.4;grid=4096" : "kde:bw=0.5;grid=1024";
+    double v = run_one(spec, &s, &ref, &rep);
+    double direct = direct_loo_kde(x, n, dim, rep.bandwidth);
+    double lo[2], hi[2], dx_over_h = 0.0;
+    for (int a = 0; a < dim; a++) {
+      lo[a] = hi[a] = x[a];
+      for (size_t i = 0; i < n; i++) {
+        lo[a] = fmin(lo[a], x[i * (size_t)dim + (size_t)a]);
+        hi[a] = fmax(hi[a], x[i * (size_t)dim + (size_t)a]);
+      }
+      double dx = (hi[a] - lo[a] + 8.0 * rep.bandwidth[a]) / (double)(rep.bins[a] - 1);
+      dx_over_h = fmax(dx_over_h, dx / rep.bandwidth[a]);
+    }
+    print_message("kde %dD: binned %.10f, direct %.10f, diff %.2e, (dx/h)^2 %.2e\n", dim, v,
+                  direct, v - direct, dx_over_h * dx_over_h);
+    assert_close(v, direct, 0.0, dim * dx_over_h * dx_over_h);
+  }
+  gsl_rng_free(r);
+}
+
+/* knn and wkv against the formulas with brute-force distances and GSL's
+ * digamma; gauss:bc=0 against fp_gaussian_kl of the fitted moments and the
+ * reported Wishart correction against its formula. */
+static void test_knn_wkv_gauss_exact(void **state)
+{
+  (void)state;
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(r, 17);
+  const size_t n = 150, m = 120;
+  const int k = 3;
+  double x[300], y[240];
+  fp_gaussian p = problem_p(2), q = problem_q(2);
+  sample_gaussian(r, &p, n, x);
+  sample_gaussian(r, &q, m, y);
+  gsl_rng_free(r);
+  int dim = 2;
+  fp_kl_reference ref;
+  memset(&ref, 0, sizeof ref);
+  ref.log_q = log_std_normal;
+  ref.ctx = &dim;
+  ref.sample = (fp_samples){2, m, y};
+  ref.has_moments = true;
+  ref.cov[0][0] = ref.cov[1][1] = 1.0;
+  fp_samples s = {2, n, x};
+  double sum_rho = 0.0, sum_ratio = 0.0, sum_lq = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    double dp[150], dq[120];
+    size_t c = 0;
+    for (size_t j = 0; j < n; j++)
+      if (j != i) dp[c++] = hypot(x[2 * i] - x[2 * j], x[2 * i + 1] - x[2 * j + 1]);
+    for (size_t j = 0; j < m; j++) dq[j] = hypot(x[2 * i] - y[2 * j], x[2 * i + 1] - y[2 * j + 1]);
+    qsort(dp, c, sizeof *dp, cmp_double_test);
+    qsort(dq, m, sizeof *dq, cmp_double_test);
+    sum_rho += log(dp[k - 1]);
+    sum_ratio += log(dq[0] / dp[0]);
+    sum_lq += log_std_normal(x + 2 * i, &dim);
+  }
+  double H = gsl_sf_psi_int((int)n) - gsl_sf_psi_int(k) + log(M_PI) + 2.0 * sum_rho / (double)n;
+  assert_close(run_one("knn:k=3", &s, &ref, NULL), -H - sum_lq / (double)n, 1e-12, 1e-12);
+  assert_close(run_one("wkv:k=1", &s, &ref, NULL),
+               2.0 * sum_ratio / (double)n + log((double)m / (double)(n - 1)), 1e-12, 1e-12);
+
+  fp_gaussian fit;
+  memset(&fit, 0, sizeof fit);
+  fit.dim = 2;
+  for (size_t i = 0; i < n; i++)
+    for (int a = 0; a < 2; a++) fit.mean[a] += x[2 * i + (size_t)a] / (double)n;
+  for (size_t i = 0; i < n; i++)
+    for (int a = 0; a < 2; a++)
+      for (int b = 0; b < 2; b++)
+        fit.cov[a][b] += (x[2 * i + (size_t)a] - fit.mean[a]) *
+                         (x[2 * i + (size_t)b] - fit.mean[b]) / (double)(n - 1);
+  double kl;
+  assert_int_equal(fp_gaussian_kl(&fit, &q, &kl, NULL), FP_OK);
+  assert_close(run_one("gauss:bc=0", &s, &ref, NULL), kl, 1e-12, 1e-14);
+  fp_estimator_report rep;
+  double bc = run_one("gauss", &s, &ref, &rep);
+  double b = 2.0 * log(2.0 / (double)(n - 1)) + gsl_sf_psi(0.5 * (double)(n - 1)) +
+             gsl_sf_psi(0.5 * (double)(n - 2));
+  double corr = 0.5 * (b - (fit.cov[0][0] + fit.cov[1][1]) / (double)n);
+  assert_close(rep.correction, corr, 1e-12, 1e-15);
+  assert_close(bc, kl + corr, 1e-12, 1e-14);
+}
+
 /* ---- specs, registry, errors ---------------------------------------------- */
 
 static void test_specs(void **state)
@@ -762,7 +964,8 @@ static void test_spec_errors(void **state)
   expect_create_error("knn:k=", "invalid value", NULL);
   expect_create_error("knn:k=3;k=4", "given twice", NULL);
   expect_create_error("knn:3", "not key=value", NULL);
-  expect_create_error("kde:bw=sheather", "invalid value 'sheather' for 'bw'", "silverman|scott|isj");
+  expect_create_error("kde:bw=sheather", "invalid value 'sheather' for 'bw'",
+                      "silverman|scott|isj");
   expect_create_error("kde:bw=-1", "invalid value '-1'", NULL);
   expect_create_error("kde:bw=0", "invalid value '0'", NULL);
   expect_create_error("kde:bw=nan", "invalid value", NULL);
@@ -906,7 +1109,8 @@ static void test_workspace_reuse(void **state)
       assert_int_equal(fp_estimator_create(specs[t], &fresh, NULL), FP_OK);
       double a, b, again;
       fp_error err;
-      if (fp_estimator_kl(warm, &p, &ref, &a, &err) != FP_OK) fail_msg("%s: %s", specs[t], err.message);
+      if (fp_estimator_kl(warm, &p, &ref, &a, &err) != FP_OK)
+        fail_msg("%s: %s", specs[t], err.message);
       assert_int_equal(fp_estimator_kl(fresh, &p, &ref, &b, NULL), FP_OK);
       assert_int_equal(fp_estimator_kl(warm, &p, &ref, &again, NULL), FP_OK);
       assert_true(a == b && a == again);
@@ -935,6 +1139,9 @@ int main(void)
       cmocka_unit_test(test_kl_errors),
       cmocka_unit_test(test_digamma),
       cmocka_unit_test(test_workspace_reuse),
+      cmocka_unit_test(test_hist_exact),
+      cmocka_unit_test(test_kde_exact),
+      cmocka_unit_test(test_knn_wkv_gauss_exact),
       cmocka_unit_test(test_hist_gaussian),
       cmocka_unit_test(test_hist_miller_madow),
       cmocka_unit_test(test_hist_reference_sample),
