@@ -14,6 +14,7 @@
 
 #include "error_impl.h"
 #include "reference_impl.h"
+#include "sampling_impl.h"
 
 /* What the estimators know about q_ref. */
 typedef struct reference_model {
@@ -62,18 +63,7 @@ static void draw_reference(compare_state *s, size_t replica, size_t count)
   const fp_grid *g = &s->c->grid;
   const int dim = g->dim;
   gsl_rng_set(s->rng, (unsigned long)(s->opt->seed * 2654435761UL + replica * 40503UL + 12345UL));
-  for (size_t i = 0; i < count; i++) {
-    double u = gsl_rng_uniform(s->rng) * s->model.cdf[g->ncells - 1];
-    size_t lo = 0, hi = g->ncells - 1;
-    while (lo < hi) {
-      size_t mid = lo + (hi - lo) / 2;
-      if (s->model.cdf[mid] < u) lo = mid + 1; else hi = mid;
-    }
-    size_t idx[FP_MAX_DIM];
-    fp_grid_unindex(g, lo, idx);
-    for (int k = 0; k < dim; k++)
-      s->ref_points[i * (size_t)dim + (size_t)k] = g->lower[k] + ((double)idx[k] + gsl_rng_uniform(s->rng)) * g->h[k];
-  }
+  for (size_t i = 0; i < count; i++) fp_grid_draw_point(g, s->model.cdf, s->rng, s->ref_points + i * (size_t)dim);
   s->ref_count = count;
 }
 
@@ -228,13 +218,11 @@ static int prepare_reference(compare_state *s, fp_reference *ref, fp_error *err)
   m->log_q = malloc(g->ncells * sizeof *m->log_q);
   m->cdf = malloc(g->ncells * sizeof *m->cdf);
   if (!m->log_q || !m->cdf) return fp_fail(err, FP_ERR_NOMEM, "out of memory for the reference");
-  double acc = 0.0;
   fp_kl_reference *r = &s->ref;
   memset(r, 0, sizeof *r);
+  fp_grid_cumulative_mass(g, ref->q, m->cdf);
   for (size_t i = 0; i < g->ncells; i++) {
     m->log_q[i] = log(ref->q[i]);
-    acc += ref->q[i] * g->cell_volume;
-    m->cdf[i] = acc;
     double x[FP_MAX_DIM];
     fp_grid_cell_center(g, i, x);
     for (int a = 0; a < g->dim; a++) {

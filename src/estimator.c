@@ -1,6 +1,7 @@
 /* fpentropy: estimator registry, spec parsing, validation and shared helpers.
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "estimator_impl.h"
+#include "text_impl.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -44,40 +45,18 @@ static const fp_estimator_type *find_type(const char *name, size_t len)
 /* "hist, kde, knn, wkv, gauss" */
 static void list_names(char *buf, size_t size)
 {
-  size_t used = 0;
   buf[0] = '\0';
-  for (size_t i = 0; i < REGISTRY_SIZE && used < size; i++) {
-    int w = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", registry[i]->name);
-    if (w < 0) break;
-    used += (size_t)w;
-  }
+  for (size_t i = 0; i < REGISTRY_SIZE; i++) fp_text_append_item(buf, size, registry[i]->name);
 }
 
 static void list_keys(const fp_estimator_type *t, char *buf, size_t size)
 {
-  size_t used = 0;
   buf[0] = '\0';
-  if (t->nparams == 0) {
-    snprintf(buf, size, "(none)");
-    return;
-  }
-  for (size_t i = 0; i < t->nparams && used < size; i++) {
-    int w = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", t->params[i].key);
-    if (w < 0) break;
-    used += (size_t)w;
-  }
+  for (size_t i = 0; i < t->nparams; i++) fp_text_append_item(buf, size, t->params[i].key);
+  if (t->nparams == 0) snprintf(buf, size, "(none)");
 }
 
 /* ---- values ------------------------------------------------------------ */
-
-/* Format a real so that it reads back exactly, as short as possible. */
-static void format_real(char *buf, size_t size, double v)
-{
-  for (int prec = 6; prec <= 17; prec++) {
-    snprintf(buf, size, "%.*g", prec, v);
-    if (strtod(buf, NULL) == v) return;
-  }
-}
 
 static void format_value(const fp_est_param *p, const fp_est_value *v, char *buf, size_t size)
 {
@@ -88,7 +67,7 @@ static void format_value(const fp_est_param *p, const fp_est_value *v, char *buf
   switch (p->kind) {
   case FP_EST_BOOL:
   case FP_EST_INT: snprintf(buf, size, "%.0f", v->num); break;
-  default: format_real(buf, size, v->num); break;
+  default: fp_text_format_real(buf, size, v->num); break;
   }
 }
 
@@ -116,9 +95,9 @@ static void describe_range(const fp_est_param *p, char *buf, size_t size)
     snprintf(buf, size, "%san integer in [%.0f, %.0f]", words, p->min, p->max);
     break;
   default:
-    format_real(lo, sizeof lo, p->min);
+    fp_text_format_real(lo, sizeof lo, p->min);
     if (p->max >= DBL_MAX) snprintf(hi, sizeof hi, "inf)");
-    else format_real(hi, sizeof hi, p->max), strcat(hi, "]");
+    else fp_text_format_real(hi, sizeof hi, p->max), strcat(hi, "]");
     snprintf(buf, size, "%sa number in %s%s, %s", words, p->min_open ? "(" : "[", lo, hi);
     break;
   }

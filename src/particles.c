@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "error_impl.h"
+#include "sampling_impl.h"
 
 /* Per cell of the table: the drift a (dim values), then the lower triangle
  * of chol(D) row by row (dim (dim + 1) / 2 values). */
@@ -194,8 +195,7 @@ int fp_particles_create(const fp_case *c, const fp_particle_options *opt, fp_par
   }
   rc = fp_density_sample(g, c->initial, 0.0, "the initial density", false, p->cdf, NULL, err);
   if (rc != FP_OK) goto fail;
-  double acc = 0.0;
-  for (size_t i = 0; i < g->ncells; i++) acc += p->cdf[i] * g->cell_volume, p->cdf[i] = acc;
+  fp_grid_cumulative_mass(g, p->cdf, p->cdf);
   rc = tabulate(p, 0.0, err);
   if (rc != FP_OK) goto fail;
   p->dt = opt->dt > 0.0 ? opt->dt : default_dt(p);
@@ -326,17 +326,7 @@ static void initialise(fp_particles *p, size_t replica)
   for (size_t b = 0; b < p->nblocks; b++)
     gsl_rng_set(p->rng[b], (unsigned long)splitmix64(p->opt.seed ^ splitmix64(replica * 0x100000001ULL + b)));
   for (size_t i = 0; i < p->opt.particles; i++) {
-    gsl_rng *rng = p->rng[i / FP_PARTICLE_BLOCK];
-    double u = gsl_rng_uniform(rng) * p->cdf[g->ncells - 1];
-    size_t lo = 0, hi = g->ncells - 1;
-    while (lo < hi) {
-      size_t mid = lo + (hi - lo) / 2;
-      if (p->cdf[mid] < u) lo = mid + 1; else hi = mid;
-    }
-    size_t idx[FP_MAX_DIM];
-    fp_grid_unindex(g, lo, idx);
-    for (int k = 0; k < dim; k++)
-      p->x[i * (size_t)dim + (size_t)k] = g->lower[k] + ((double)idx[k] + gsl_rng_uniform(rng)) * g->h[k];
+    fp_grid_draw_point(g, p->cdf, p->rng[i / FP_PARTICLE_BLOCK], p->x + i * (size_t)dim);
     p->alive[i] = 1;
   }
 }

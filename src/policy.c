@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "error_impl.h"
+#include "text_impl.h"
 
 struct fp_policy {
   const fp_policy_type *type;
@@ -54,43 +55,21 @@ const fp_policy_type *fp_policy_type_find(const char *name)
 /* "none, calendar, ..." into buf. */
 static void list_type_names(char *buf, size_t size)
 {
-  size_t used = 0;
   buf[0] = '\0';
-  for (size_t i = 0; i < REGISTRY_SIZE && used < size; i++) {
-    int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", registry[i]->name);
-    if (n < 0) break;
-    used += (size_t)n;
-  }
+  for (size_t i = 0; i < REGISTRY_SIZE; i++) fp_text_append_item(buf, size, registry[i]->name);
 }
 
 /* "k_ref, h, signal" into buf. */
 static void list_param_keys(const fp_policy_type *type, char *buf, size_t size)
 {
-  size_t used = 0;
   buf[0] = '\0';
-  if (type->nparams == 0) {
-    snprintf(buf, size, "none");
-    return;
-  }
-  for (size_t i = 0; i < type->nparams && used < size; i++) {
-    int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", type->params[i].key);
-    if (n < 0) break;
-    used += (size_t)n;
-  }
+  for (size_t i = 0; i < type->nparams; i++) fp_text_append_item(buf, size, type->params[i].key);
+  if (type->nparams == 0) snprintf(buf, size, "none");
 }
 
 /* ------------------------------------------------------------------------ */
 /* Values: text <-> number                                                  */
 /* ------------------------------------------------------------------------ */
-
-/* The shortest "%.*g" form of x that reads back as exactly x. */
-static void format_real(char *buf, size_t size, double x)
-{
-  for (int prec = 1; prec <= 17; prec++) {
-    snprintf(buf, size, "%.*g", prec, x);
-    if (strtod(buf, NULL) == x) return;
-  }
-}
 
 /* Parse a whole string as a finite real. */
 static bool parse_real(const char *s, double *out)
@@ -159,8 +138,8 @@ static bool in_range(const fp_policy_param *p, double v)
 static void format_range(const fp_policy_param *p, char *buf, size_t size)
 {
   char lo[40], hi[40];
-  format_real(lo, sizeof lo, p->min);
-  format_real(hi, sizeof hi, p->max);
+  fp_text_format_real(lo, sizeof lo, p->min);
+  fp_text_format_real(hi, sizeof hi, p->max);
   bool has_lo = isfinite(p->min), has_hi = isfinite(p->max);
   const char *gt = (p->flags & FP_POLICY_PARAM_MIN_OPEN) ? ">" : ">=";
   const char *lt = (p->flags & FP_POLICY_PARAM_MAX_OPEN) ? "<" : "<=";
@@ -344,7 +323,7 @@ static char *build_spec(const fp_policy_type *type, const fp_policy_values *v)
     char text[64];
     const char *value = text;
     switch (p->kind) {
-    case FP_POLICY_PARAM_REAL: format_real(text, sizeof text, v->num[i]); break;
+    case FP_POLICY_PARAM_REAL: fp_text_format_real(text, sizeof text, v->num[i]); break;
     case FP_POLICY_PARAM_INT: snprintf(text, sizeof text, "%.0f", v->num[i]); break;
     case FP_POLICY_PARAM_CHOICE: choice_word(p->choices, (int)v->num[i], text, sizeof text); break;
     case FP_POLICY_PARAM_PATH: value = v->str[i]; break;

@@ -17,6 +17,7 @@
 
 #include "error_impl.h"
 #include "reference_impl.h"
+#include "sampling_impl.h"
 
 typedef struct collector {
   fp_density_series *s;
@@ -431,18 +432,7 @@ static int keep_particles(const fp_particle_snapshot *snap, void *ctx)
     /* a fresh sample of q_ref for this replica */
     const fp_grid *g = &st->c->grid;
     gsl_rng_set(st->rng, (unsigned long)(st->so->seed * 2654435761UL + snap->replica * 40503UL + 777UL));
-    for (size_t i = 0; i < N; i++) {
-      double u = gsl_rng_uniform(st->rng) * st->cdf[g->ncells - 1];
-      size_t lo = 0, hi = g->ncells - 1;
-      while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (st->cdf[mid] < u) lo = mid + 1; else hi = mid;
-      }
-      size_t idx[FP_MAX_DIM];
-      fp_grid_unindex(g, lo, idx);
-      for (int k = 0; k < dim; k++)
-        st->ref_points[i * (size_t)dim + (size_t)k] = g->lower[k] + ((double)idx[k] + gsl_rng_uniform(st->rng)) * g->h[k];
-    }
+    for (size_t i = 0; i < N; i++) fp_grid_draw_point(g, st->cdf, st->rng, st->ref_points + i * (size_t)dim);
   }
   memcpy(st->positions + snap->output * N * (size_t)dim, snap->x, snap->alive * (size_t)dim * sizeof *snap->x);
   st->alive[snap->output] = snap->alive;
@@ -527,8 +517,7 @@ static int sampled_run(const fp_case *c, const fp_density_series *s, const doubl
   if (rc == FP_OK) rc = fp_operator_create(c, &op, err);
   if (rc == FP_OK) rc = fp_reference_init(&ref, c, op, err);
   if (rc != FP_OK) goto out_free;
-  double acc_mass = 0.0;
-  for (size_t i = 0; i < c->grid.ncells; i++) acc_mass += ref.q[i] * c->grid.cell_volume, st.cdf[i] = acc_mass;
+  fp_grid_cumulative_mass(&c->grid, ref.q, st.cdf);
 
   fp_particle_options po = {.particles = so->particles, .replicas = so->replicas, .seed = so->seed,
                             .dt = so->dt, .threads = so->threads};
