@@ -1,0 +1,281 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Grid convergence of the density against the closed-form Ornstein-Uhlenbeck solution.
+
+Runs ou1d_relax and ou1d_moving_mean (1D) and ou2d_rotating (2D) at four resolutions with
+time tolerances tight enough that the time error is well below the space error (this is
+checked: the finest run is repeated at 10x tighter tolerances and the two densities are
+compared directly), reads the l1_error column of balance.csv (L1 distance of the grid
+density to the exact Gaussian at the cell centres) and reports
+
+    l1_error        max over the output times
+    l1_error_final  at the final time
+    order           log2 of the error ratio between successive resolutions
+
+Writes validation/results/ou_convergence.csv, ou_convergence_time_check.csv and
+ou_convergence.png. Exit status 1 if an observed order between the two finest grids is
+below 1.8 or the time error is not well below the space error; 2 if a run fails.
+
+    /usr/bin/python3 validation/ou_convergence.py [--fpentropy build/fpentropy] [--quick]
+"""
+import argparse
+import csv
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "validation" / "results"
+
+MIN_ORDER = 1.8
+# The time error of the finest run must be below this fraction of its space error.
+MAX_TIME_TO_SPACE = 0.1
+
+
+# --------------------------------------------------------------------------- helpers
+def read_balance(path):
+    """balance.csv -> dict column -> numpy array (comment lines start with '#')."""
+    with open(path) as f:
+        lines = [ln for ln in f if not ln.startswith("#") and ln.strip()]
+    rows = list(csv.reader(lines))
+    header, data = rows[0], rows[1:]
+    cols = {}
+    for j, name in enumerate(header):
+        cols[name] = np.array([float(r[j]) for r in data])
+    return cols
+
+
+def read_summary(path):
+    """summary.txt 'key: value' lines and the '# resolved case' 'sec.key = value' lines."""
+    out = {}
+    with open(path) as f:
+        for ln in f:
+            ln = ln.rstrip("\n")
+            if ln.startswith("#") or not ln.strip():
+                continue
+            if " = " in ln and ":" not in ln.split(" = ")[0]:
+                key, val = ln.split(" = ", 1)
+                out[key.strip()] = val.split("#", 1)[0].strip()
+            elif ": " in ln:
+                key, val = ln.split(": ", 1)
+                out[key.strip()] = val.strip()
+    return out
+
+
+def read_dat(path):
+    """A .dat snapshot: returns the p column."""
+    with open(path) as f:
+        names = f.readline().lstrip("#").split()
+    data = np.loadtxt(path, comments="#", ndmin=2)
+    return data[:, names.index("p")]
+
+
+def run_case(exe, case, sets, keep_dir=None):
+    """Run fpentropy on cases/<case>.ini with --set overrides. Returns (balance, summary,
+    process wall seconds, output dir). Raises RuntimeError on failure."""
+    out = Path(keep_dir) if keep_dir else Path(tempfile.mkdtemp(prefix=f"fpval_{case}_"))
+    cmd = [str(exe), "run", str(ROOT / "cases" / f"{case}.ini"), "-o", str(out), "-q"]
+    for s in sets:
+        cmd += ["--set", s]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}\n  exit status {proc.returncode}\n  "
+                           + proc.stderr.strip().replace("\n", "\n  "))
+    return read_balance(out / "balance.csv"), read_summary(out / "summary.txt"), wall, out
+
+
+def axis_length(summary):
+    lo = [float(v) for v in summary["domain.lower"].split(",")]
+    hi = [float(v) for v in summary["domain.upper"].split(",")]
+    return hi[0] - lo[0], len(lo)
+
+
+def order(e_coarse, e_fine):
+    if e_coarse > 0 and e_fine > 0:
+        return math.log2(e_coarse / e_fine)
+    return float("nan")
+
+
+def find_exe(arg):
+    exe = Path(arg) if arg else ROOT / "build" / "fpentropy"
+    if not exe.is_file() or not os.access(exe, os.X_OK):
+        sys.exit(f"ERROR: fpentropy binary not found at {exe} (use --fpentropy PATH)")
+    return exe.resolve()
+
+
+# --------------------------------------------------------------------------- study
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--fpentropy", help="path to the fpentropy binary "
+                    "(default: <repo>/build/fpentropy)")
+    ap.add_argument("--quick", action="store_true",
+                    help="three resolutions per case, coarser (for ctest)")
+    ap.add_argument("--linear-solver", default="auto",
+                    help="solver.linear_solver for all runs (default: auto)")
+    ap.add_argument("--results", default=str(RESULTS), help="output folder")
+    ap.add_argument("--no-plot", action="store_true")
+    args = ap.parse_args()
+    exe = find_exe(args.fpentropy)
+    results = Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
+
+    n1 = [100, 200, 400] if args.quick else [100, 200, 400, 800]
+    n2 = [32, 64, 128] if args.quick else [32, 64, 128, 256]
+    tol1 = (1e-9, 1e-15)
+    tol2 = (1e-8, 1e-13)
+    studies = [("ou1d_relax", n1, tol1), ("ou1d_moving_mean", n1, tol1),
+               ("ou2d_rotating", n2, tol2)]
+
+    rows, checks, failures = [], [], []
+    tmp_root = Path(tempfile.mkdtemp(prefix="fpval_conv_"))
+    try:
+        for case, cells_list, (rtol, atol) in studies:
+            errs, errs_final = [], []
+            for k, n in enumerate(cells_list):
+                finest = k == len(cells_list) - 1
+                sets = [f"domain.cells={n}", f"time.rtol={rtol:g}", f"time.atol={atol:g}",
+                        f"solver.linear_solver={args.linear_solver}"]
+                # The finest run keeps 5 density snapshots for the time-error check.
+                sets += ["output.snapshots=5", "output.snapshot_format=dat"] if finest \
+                    else ["output.snapshots=0"]
+                try:
+                    bal, summ, wall, out = run_case(exe, case, sets, tmp_root / f"{case}_{n}")
+                except RuntimeError as e:
+                    print(f"FAIL: run failed: {e}", file=sys.stderr)
+                    return 2
+                if "l1_error" not in bal:
+                    print(f"FAIL: {case}: balance.csv has no l1_error column", file=sys.stderr)
+                    return 2
+                length, dim = axis_length(summ)
+                h = length / n
+                e_max = float(np.max(bal["l1_error"]))
+                e_fin = float(bal["l1_error"][-1])
+                o_max = order(errs[-1], e_max) if errs else None
+                o_fin = order(errs_final[-1], e_fin) if errs_final else None
+                errs.append(e_max)
+                errs_final.append(e_fin)
+                rows.append(dict(case=case, dim=dim, cells=n, h=h, l1_error=e_max, order=o_max,
+                                 l1_error_final=e_fin, order_final=o_fin,
+                                 wall_seconds=float(summ.get("wall_seconds", "nan")),
+                                 steps=int(summ.get("steps", "0")),
+                                 linear_solver=summ.get("linear_solver", "")))
+                print(f"  {case:18s} cells={n:4d}{'^' + str(dim) if dim > 1 else '  '} "
+                      f"l1(max t)={e_max:.3e} l1(final)={e_fin:.3e} "
+                      f"({summ.get('linear_solver', '?')}, {wall:.1f} s)", flush=True)
+                if finest:
+                    # Time-error check: same grid, 10x tighter tolerances, compare densities.
+                    tsets = [s for s in sets if not s.startswith("time.")]
+                    tsets += [f"time.rtol={rtol / 10:g}", f"time.atol={atol / 10:g}"]
+                    try:
+                        _, _, _, tout = run_case(exe, case, tsets, tmp_root / f"{case}_{n}_tight")
+                    except RuntimeError as e:
+                        print(f"FAIL: run failed: {e}", file=sys.stderr)
+                        return 2
+                    vol = h ** dim
+                    snaps = sorted(out.glob("snapshot_*.dat"))
+                    terr = 0.0
+                    for s in snaps:
+                        pa = read_dat(s)
+                        pb = read_dat(tout / s.name)
+                        terr = max(terr, float(np.sum(np.abs(pa - pb)) * vol))
+                    ratio = terr / e_max if e_max > 0 else float("inf")
+                    ok = ratio < MAX_TIME_TO_SPACE
+                    checks.append(dict(case=case, cells=n, rtol=rtol, atol=atol,
+                                       time_error_l1=terr, space_error_l1=e_max,
+                                       ratio=ratio, limit=MAX_TIME_TO_SPACE, pass_=ok))
+                    if not ok:
+                        failures.append(f"{case}: time error {terr:.2e} is not below "
+                                        f"{MAX_TIME_TO_SPACE} x space error {e_max:.2e}")
+            for label, o in (("max over t", rows[-1]["order"]),
+                             ("final time", rows[-1]["order_final"])):
+                if not (o >= MIN_ORDER):
+                    failures.append(f"{case}: observed order ({label}) between the two finest "
+                                    f"grids is {o:.3f} < {MIN_ORDER}")
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)
+
+    fmt = lambda v: "" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v))
+    with open(results / "ou_convergence.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["case", "cells", "h", "l1_error", "order", "l1_error_final", "order_final",
+                    "wall_seconds", "steps", "linear_solver"])
+        for r in rows:
+            cells = f"{r['cells']}" if r["dim"] == 1 else "x".join([str(r["cells"])] * r["dim"])
+            w.writerow([r["case"], cells, f"{r['h']:.6g}", f"{r['l1_error']:.6e}",
+                        fmt(r["order"]), f"{r['l1_error_final']:.6e}", fmt(r["order_final"]),
+                        f"{r['wall_seconds']:.3f}", r["steps"], r["linear_solver"]])
+    with open(results / "ou_convergence_time_check.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["case", "cells", "rtol", "atol", "time_error_l1", "space_error_l1",
+                    "ratio", "limit", "pass"])
+        for c in checks:
+            w.writerow([c["case"], c["cells"], f"{c['rtol']:g}", f"{c['atol']:g}",
+                        f"{c['time_error_l1']:.3e}", f"{c['space_error_l1']:.3e}",
+                        f"{c['ratio']:.3e}", c["limit"], "yes" if c["pass_"] else "no"])
+
+    print()
+    print("Density L1 error against the closed form (order = log2 of successive error ratios)")
+    print(f"{'case':18s} {'cells':>9s} {'h':>9s} {'L1 max_t':>11s} {'order':>6s} "
+          f"{'L1 final':>11s} {'order':>6s} {'wall s':>7s}")
+    for r in rows:
+        cells = str(r["cells"]) if r["dim"] == 1 else "x".join([str(r["cells"])] * r["dim"])
+        print(f"{r['case']:18s} {cells:>9s} {r['h']:9.4g} {r['l1_error']:11.3e} "
+              f"{fmt(r['order']):>6s} {r['l1_error_final']:11.3e} {fmt(r['order_final']):>6s} "
+              f"{r['wall_seconds']:7.2f}")
+    print()
+    print("Time-error check on the finest grid (L1 distance of p at rtol vs rtol/10, max over "
+          "5 snapshots)")
+    for c in checks:
+        print(f"  {c['case']:18s} rtol={c['rtol']:g}: time error {c['time_error_l1']:.2e}, "
+              f"space error {c['space_error_l1']:.2e}, ratio {c['ratio']:.1e} "
+              f"(limit {c['limit']}) {'ok' if c['pass_'] else 'TOO LARGE'}")
+
+    if not args.no_plot:
+        plot(rows, results / "ou_convergence.png")
+    print(f"\nwrote {results / 'ou_convergence.csv'}, ou_convergence_time_check.csv"
+          + ("" if args.no_plot else ", ou_convergence.png"))
+    if failures:
+        for msg in failures:
+            print(f"FAIL: {msg}")
+        return 1
+    print(f"PASS: all observed orders between the two finest grids >= {MIN_ORDER}")
+    return 0
+
+
+def plot(rows, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    cases = list(dict.fromkeys(r["case"] for r in rows))
+    for i, case in enumerate(cases):
+        rs = [r for r in rows if r["case"] == case]
+        h = np.array([r["h"] for r in rs])
+        e = np.array([r["l1_error"] for r in rs])
+        ef = np.array([r["l1_error_final"] for r in rs])
+        c = f"C{i}"
+        ax.loglog(h, e, "o-", color=c, label=f"{case} (max over t)")
+        ax.loglog(h, ef, "s--", color=c, alpha=0.6, label=f"{case} (final t)")
+        ref = e[-1] * (h / h[-1]) ** 2
+        ax.loglog(h, ref, ":", color="k", lw=0.8, label="slope 2" if i == 0 else None)
+    ax.set_xlabel("cell width h")
+    ax.set_ylabel("L1 error of p vs closed form")
+    ax.set_title("Spatial convergence of the FV scheme (OU closed forms)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
