@@ -73,7 +73,8 @@ static const char *const density_keys[] = {"density", NULL};
 static const char *const time_keys[] = {"end",      "outputs",  "output_times", "rtol",
                                         "atol",     "max_steps", "max_step",    "initial_step",
                                         NULL};
-static const char *const solver_keys[] = {"linear_solver", "preconditioner", "krylov_dim", NULL};
+static const char *const solver_keys[] = {"linear_solver", "preconditioner", "krylov_dim",
+                                          "fft_planning", NULL};
 static const char *const output_keys[] = {"directory", "snapshots", "snapshot_times",
                                           "snapshot_format", NULL};
 static const char *const sample_keys[] = {"particles", "replicas", "seed", "dt", "sizes",
@@ -111,6 +112,7 @@ static const key_default defaults[] = {
     {SEC_SOLVER, "linear_solver", "auto"},
     {SEC_SOLVER, "preconditioner", "auto"},
     {SEC_SOLVER, "krylov_dim", "20"},
+    {SEC_SOLVER, "fft_planning", "estimate"},
     {SEC_OUTPUT, "snapshots", "5"},
     {SEC_OUTPUT, "snapshot_format", "vtk, dat"},
     {SEC_SAMPLE, "particles", "10000"},
@@ -1411,6 +1413,13 @@ static int load_solver(fp_loader *ld)
     fail(ld, later(ld, &fs, &fp), FP_ERR_CASE,
          "preconditioner 'fft' needs linear_solver = gmres (or auto), not '%s'",
          fp_linear_solver_name(c->linear_solver));
+  field fw = get_field(ld, SEC_SOLVER, "fft_planning");
+  if (strcmp(fw.text, "estimate") == 0)
+    c->fft_measure = false;
+  else if (strcmp(fw.text, "measure") == 0)
+    c->fft_measure = true;
+  else
+    fail(ld, &fw, FP_ERR_CASE, "expected estimate or measure, got '%s'", fw.text);
   field fk = get_field(ld, SEC_SOLVER, "krylov_dim");
   long k = 0;
   if (!parse_integer(fk.text, &k) || k < 1 || k > 500)

@@ -29,7 +29,7 @@ void fp_precond_fft_destroy(fp_precond_fft **p)
   *p = NULL;
 }
 
-int fp_precond_fft_create(const fp_grid *g, fp_precond_fft **out, fp_error *err)
+int fp_precond_fft_create(const fp_grid *g, bool measure, fp_precond_fft **out, fp_error *err)
 {
   *out = NULL;
   fp_precond_fft *q = calloc(1, sizeof *q);
@@ -69,8 +69,10 @@ int fp_precond_fft_create(const fp_grid *g, fp_precond_fft **out, fp_error *err)
     }
   }
   q->scale = 1.0 / norm;
-  q->forward = fftw_plan_r2r(rank, n, q->work, q->work, fwd, FFTW_ESTIMATE);
-  q->inverse = fftw_plan_r2r(rank, n, q->work, q->work, inv, FFTW_ESTIMATE);
+  /* MEASURE overwrites the array while planning: plans come before use. */
+  unsigned flags = measure ? FFTW_MEASURE : FFTW_ESTIMATE;
+  q->forward = fftw_plan_r2r(rank, n, q->work, q->work, fwd, flags);
+  q->inverse = fftw_plan_r2r(rank, n, q->work, q->work, inv, flags);
   if (!q->forward || !q->inverse) {
     fp_precond_fft_destroy(&q);
     return fp_fail(err, FP_ERR_UNSUPPORTED, "FFTW could not plan the preconditioner transforms");

@@ -58,6 +58,7 @@ void fp_solver_options_from_case(const fp_case *c, const fp_operator *op, fp_sol
   opt->linear_solver = c->linear_solver;
   opt->preconditioner = c->preconditioner;
   opt->krylov_dim = c->krylov_dim;
+  opt->fft_measure = c->fft_measure;
   opt->nonnegative = op ? fp_operator_two_point(op) : false;
   opt->interrupted = NULL;
 }
@@ -211,7 +212,7 @@ static int attach_linear_solver(fp_solver *s, const fp_solver_options *opt, fp_e
     bool fft = opt->preconditioner != FP_PREC_NONE;
     s->prec = fft ? FP_PREC_FFT : FP_PREC_NONE;
     if (fft) {
-      int rc = fp_precond_fft_create(g, &s->fft, err);
+      int rc = fp_precond_fft_create(g, opt->fft_measure, &s->fft, err);
       if (rc != FP_OK) return rc;
     }
     s->LS = SUNLinSol_SPGMR(s->y, fft ? SUN_PREC_RIGHT : SUN_PREC_NONE, opt->krylov_dim, s->ctx);

@@ -93,6 +93,8 @@ typedef struct fp_case {
   fp_linear_solver_kind linear_solver;
   fp_preconditioner_kind preconditioner;
   int krylov_dim;          /* GMRES restart length */
+  bool fft_measure;        /* FFTW_MEASURE plans: faster transforms, slower setup,
+                              not bitwise reproducible (default: FFTW_ESTIMATE) */
 
   /* [output] */
   char *output_dir;        /* owned */

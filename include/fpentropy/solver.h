@@ -38,6 +38,7 @@ typedef struct fp_solver_options {
   fp_linear_solver_kind linear_solver;  /* FP_LINSOL_AUTO picks by size */
   fp_preconditioner_kind preconditioner;
   int krylov_dim;
+  bool fft_measure;                     /* plan the FFT preconditioner with FFTW_MEASURE */
   bool nonnegative;                     /* impose p >= 0 on accepted steps */
   /* polled in every right-hand side evaluation; when it becomes non-zero
    * the integration stops with FP_ERR_INTERRUPTED (may be NULL) */

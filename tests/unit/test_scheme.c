@@ -226,7 +226,7 @@ static void test_fft_preconditioner_exact(void **state)
     fp_precond_fft *pc = NULL;
     fp_error err;
     assert_int_equal(fp_operator_create(c, &op, &err), FP_OK);
-    assert_int_equal(fp_precond_fft_create(&c->grid, &pc, &err), FP_OK);
+    assert_int_equal(fp_precond_fft_create(&c->grid, b == 1, &pc, &err), FP_OK);
     size_t n = c->grid.ncells;
     double *r = malloc(n * sizeof *r), *z = malloc(n * sizeof *z), *Lz = malloc(n * sizeof *Lz);
     fill_random(r, n, 11);
