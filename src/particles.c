@@ -131,13 +131,18 @@ static bool apply_boundaries(const fp_grid *g, double *x)
   return true;
 }
 
-static double default_dt(const fp_particles *p)
+static double default_dt(const fp_particles *p, const double *p0)
 {
-  /* lambda: the largest row sum of |da_i/dx_j|, by differences between
-   * neighbouring table entries. */
+  /* Row sums of |da_i/dx_j| by differences between neighbouring table
+   * entries: their mean under the initial density sets the accuracy
+   * (dt = 0.01 / mean), their maximum where the initial density exceeds
+   * 1e-6 of its peak bounds the step for stability (dt <= 0.5 / max).  A
+   * steep drift in tails no particle visits (a double well's outer walls)
+   * thus no longer forces a tiny step on every particle. */
   const fp_grid *g = &p->grid;
   const int dim = g->dim;
-  double lambda = 0.0;
+  double pmax = 0.0, lambda_max = 0.0, weighted = 0.0, mass = 0.0;
+  for (size_t i = 0; i < g->ncells; i++) pmax = fmax(pmax, p0[i]);
   for (size_t i = 0; i < g->ncells; i++) {
     size_t idx[FP_MAX_DIM];
     fp_grid_unindex(g, i, idx);
@@ -147,10 +152,15 @@ static double default_dt(const fp_particles *p)
       const double *a0 = p->table + i * TABLE_STRIDE, *a1 = p->table + (i + g->stride[j]) * TABLE_STRIDE;
       for (int k = 0; k < dim; k++) rows[k] += fabs(a1[k] - a0[k]) / g->h[j];
     }
+    double lambda = 0.0;
     for (int k = 0; k < dim; k++) lambda = fmax(lambda, rows[k]);
+    weighted += p0[i] * lambda;
+    mass += p0[i];
+    if (p0[i] >= 1e-6 * pmax) lambda_max = fmax(lambda_max, lambda);
   }
   double dt = p->c->t_end / 1000.0;
-  if (lambda > 0.0) dt = fmin(dt, 0.01 / lambda);
+  if (mass > 0.0 && weighted > 0.0) dt = fmin(dt, 0.01 * mass / weighted);
+  if (lambda_max > 0.0) dt = fmin(dt, 0.5 / lambda_max);
   return dt;
 }
 
@@ -195,10 +205,10 @@ int fp_particles_create(const fp_case *c, const fp_particle_options *opt, fp_par
   }
   rc = fp_density_sample(g, c->initial, 0.0, "the initial density", false, p->cdf, NULL, err);
   if (rc != FP_OK) goto fail;
-  fp_grid_cumulative_mass(g, p->cdf, p->cdf);
   rc = tabulate(p, 0.0, err);
   if (rc != FP_OK) goto fail;
-  p->dt = opt->dt > 0.0 ? opt->dt : default_dt(p);
+  p->dt = opt->dt > 0.0 ? opt->dt : default_dt(p, p->cdf);
+  fp_grid_cumulative_mass(g, p->cdf, p->cdf);
   *out = p;
   return FP_OK;
 fail:

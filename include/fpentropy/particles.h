@@ -14,8 +14,11 @@
  * outermost cell centres; constant extrapolation beyond them).
  *
  * Time step.  Euler-Maruyama has weak order 1: expectations carry an O(dt)
- * bias.  The default dt is min(t_end / 1000, 0.01 / lambda), lambda the
- * largest row sum of |da_i/dx_j| over the table; outputs are hit exactly.
+ * bias.  The default dt is min(t_end / 1000, 0.01 / lambda_mean,
+ * 0.5 / lambda_max): lambda is the largest row sum of |da_i/dx_j| in a
+ * cell, lambda_mean its mean under the initial density (accuracy),
+ * lambda_max its maximum over the cells where the initial density exceeds
+ * 1e-6 of its peak (stability); outputs are hit exactly.
  *
  * Initial positions: a cell drawn with probability p_i |V| from the PDE's
  * normalised initial grid density, then a uniform position in that cell
