@@ -8,7 +8,10 @@
  * asked for.  Written (docs/compare.md):
  *   compare.csv          estimator,N,t,exact,mean,bias,sd,rmse,frac_negative
  *   compare_rate.csv     the same for dD/dt: centred differences of each
- *                        replica's estimates against the PDE's dkl_dt
+ *                        replica's estimates against the PDE's kl differenced
+ *                        the same way (so the error is the estimators' own),
+ *                        plus the PDE's exact dkl_dt (the gap between the two
+ *                        is the truncation of the monitoring interval)
  *   compare_summary.csv  estimator,N,rmse (over all outputs),rate_rmse,
  *                        slope (fitted d log RMSE / d log N per estimator)
  *
