@@ -259,6 +259,28 @@ static int isj_bandwidth(kde_work *w, const double *s, size_t n, double *h, fp_e
 
 /* ---- the estimate -------------------------------------------------------- */
 
+/* Linear-binning weights of point x on the grid lo + j dx (G[a] nodes per
+ * axis): the lower node's flat index (returned), the strides, and the two
+ * weights per axis.  The same weights bin the data and interpolate the
+ * density back at the data, which is what makes the self-term exact. */
+static size_t linear_weights(const double *x, const double *lo, const double *dx, const size_t *G,
+                             int d, double wt[FP_MAX_DIM][2], size_t stride[FP_MAX_DIM])
+{
+  size_t base = 0, st = 1;
+  for (int a = 0; a < d; a++) {
+    double t = (x[a] - lo[a]) / dx[a];
+    size_t j = (size_t)t; /* t >= pad h / dx > 0 */
+    if (j > G[a] - 2) j = G[a] - 2;
+    double fr = t - (double)j;
+    wt[a][0] = 1.0 - fr;
+    wt[a][1] = fr;
+    base += j * st;
+    stride[a] = st;
+    st *= G[a];
+  }
+  return base;
+}
+
 static int kde_estimate(fp_estimator *e, const fp_samples *p, const fp_kl_reference *ref,
                         double *kl, fp_estimator_report *rep, fp_error *err)
 {
@@ -331,20 +353,9 @@ static int kde_estimate(fp_estimator *e, const fp_samples *p, const fp_kl_refere
   memset(w->grid, 0, w->total * sizeof *w->grid);
   for (size_t i = 0; i < n; i++) {
     const double *x = p->x + i * (size_t)d;
-    size_t base = 0, stride[FP_MAX_DIM];
+    size_t base, stride[FP_MAX_DIM];
     double wt[FP_MAX_DIM][2];
-    size_t st = 1;
-    for (int a = 0; a < d; a++) {
-      double t = (x[a] - lo[a]) / dx[a];
-      size_t j = (size_t)t; /* t >= pad h / dx > 0 */
-      if (j > G[a] - 2) j = G[a] - 2;
-      double fr = t - (double)j;
-      wt[a][0] = 1.0 - fr;
-      wt[a][1] = fr;
-      base += j * st;
-      stride[a] = st;
-      st *= G[a];
-    }
+    base = linear_weights(x, lo, dx, G, d, wt, stride);
     for (int c = 0; c < (1 << d); c++) {
       double v = 1.0;
       size_t idx = base;
@@ -399,18 +410,10 @@ static int kde_estimate(fp_estimator *e, const fp_samples *p, const fp_kl_refere
   size_t floored = 0;
   for (size_t i = 0; i < n; i++) {
     const double *x = p->x + i * (size_t)d;
-    size_t base = 0, stride[FP_MAX_DIM], st = 1;
+    size_t base, stride[FP_MAX_DIM];
     double wt[FP_MAX_DIM][2], self = 1.0 / dn;
+    base = linear_weights(x, lo, dx, G, d, wt, stride);
     for (int a = 0; a < d; a++) {
-      double t = (x[a] - lo[a]) / dx[a];
-      size_t j = (size_t)t;
-      if (j > G[a] - 2) j = G[a] - 2;
-      double fr = t - (double)j;
-      wt[a][0] = 1.0 - fr;
-      wt[a][1] = fr;
-      base += j * st;
-      stride[a] = st;
-      st *= G[a];
       self *= (wt[a][0] * wt[a][0] + wt[a][1] * wt[a][1]) * kappa0[a] +
               2.0 * wt[a][0] * wt[a][1] * kappa1[a];
     }
