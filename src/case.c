@@ -76,7 +76,7 @@ static const char *const time_keys[] = {"end",      "outputs",  "output_times", 
 static const char *const solver_keys[] = {"linear_solver", "preconditioner", "krylov_dim",
                                           "fft_planning", NULL};
 static const char *const output_keys[] = {"directory", "snapshots", "snapshot_times",
-                                          "snapshot_format", NULL};
+                                          "snapshot_format", "split", NULL};
 static const char *const sample_keys[] = {"particles", "replicas", "seed", "dt", "sizes",
                                           "estimators", NULL};
 static const char *const policy_keys[] = {"policies", "cost", "kappa", "stale_threshold", NULL};
@@ -115,6 +115,7 @@ static const key_default defaults[] = {
     {SEC_SOLVER, "fft_planning", "estimate"},
     {SEC_OUTPUT, "snapshots", "5"},
     {SEC_OUTPUT, "snapshot_format", "vtk, dat"},
+    {SEC_OUTPUT, "split", "auto"},
     {SEC_SAMPLE, "particles", "10000"},
     {SEC_SAMPLE, "replicas", "10"},
     {SEC_SAMPLE, "seed", "1"},
@@ -1460,6 +1461,15 @@ static int load_output(fp_loader *ld)
       return fail(ld, &ff, FP_ERR_CASE, "expected a comma list of vtk, dat, got '%s'", ff.text);
   }
   c->snapshot_format = format;
+  field fsp = get_field(ld, SEC_OUTPUT, "split");
+  if (strcmp(fsp.text, "auto") == 0)
+    c->split = FP_SPLIT_AUTO;
+  else if (strcmp(fsp.text, "on") == 0)
+    c->split = FP_SPLIT_ON;
+  else if (strcmp(fsp.text, "off") == 0)
+    c->split = FP_SPLIT_OFF;
+  else
+    return fail(ld, &fsp, FP_ERR_CASE, "expected auto, on or off, got '%s'", fsp.text);
   return FP_OK;
 }
 

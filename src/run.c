@@ -304,8 +304,9 @@ static int setup(run_context *r, fp_run_result *res, fp_error *err)
   const fp_grid *g = &c->grid;
   bool conserving = true;
   for (int k = 0; k < g->dim; k++) conserving &= g->bc[k] != FP_BC_ABSORBING;
-  r->split = conserving && fp_operator_two_point(r->op) &&
-             (!fp_operator_time_dependent(r->op) || g->ncells <= FP_SPLIT_MAX_CELLS);
+  r->split = conserving && fp_operator_two_point(r->op) && c->split != FP_SPLIT_OFF &&
+             (c->split == FP_SPLIT_ON || !fp_operator_time_dependent(r->op) ||
+              g->ncells <= FP_SPLIT_MAX_CELLS);
   res->absorbing = !conserving;
   res->split = r->split;
   r->stationary_residual = -1.0;

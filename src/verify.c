@@ -210,7 +210,7 @@ static void check_split(report *r, const row_list *l, const fp_run_result *res)
     line(r, "INFO", "Hatano-Sasa split",
          "not available: %s", res->absorbing ? "no stationary density with an absorbing wall"
                               : !res->two_point ? "full-tensor D (the split needs two-point fluxes)"
-                                                : "grid too large for a stationary solve per output");
+                                                : "turned off, or too large for a stationary solve per output ([output] split)");
     return;
   }
   double worst = 0.0, min_hk = INFINITY, min_na = INFINITY, max_hk = 0.0;

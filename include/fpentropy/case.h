@@ -33,6 +33,13 @@ typedef enum fp_reference_kind {
   FP_REFERENCE_STATIONARY      /* [reference] density = stationary */
 } fp_reference_kind;
 
+/* When the Hatano-Sasa split (a stationary solve) is computed. */
+typedef enum fp_split_mode {
+  FP_SPLIT_AUTO = 0, /* when it exists (two-point fluxes, no absorbing wall) and is affordable */
+  FP_SPLIT_ON,       /* whenever it exists, whatever the size */
+  FP_SPLIT_OFF       /* never (saves one sparse LU, or one per output for t-dependent fields) */
+} fp_split_mode;
+
 typedef enum fp_linear_solver_kind {
   FP_LINSOL_AUTO = 0, /* chosen from dimension, boundaries and size */
   FP_LINSOL_BAND,     /* SUNDIALS band LU (1D, non-periodic) */
@@ -101,6 +108,7 @@ typedef struct fp_case {
   size_t n_snapshot_times;
   double *snapshot_times;  /* owned, strictly increasing, within [0, t_end] */
   unsigned snapshot_format; /* FP_SNAPSHOT_* bits */
+  fp_split_mode split;     /* [output] split */
 
   /* [sample]: particle streams and sample estimators (fpentropy sample, compare) */
   size_t sample_particles;
