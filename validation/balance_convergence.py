@@ -315,6 +315,7 @@ def plot(rows, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     cases = list(dict.fromkeys(r["case"] for r in rows))
     fig, axes = plt.subplots(1, len(cases), figsize=(5 * len(cases), 4.4), squeeze=False)
     for ax, case in zip(axes[0], cases):
@@ -331,6 +332,7 @@ def plot(rows, path):
         h = np.array([r["h"] for r in rs])
         ax.loglog(h, rs[-1]["error"] * (h / h[-1]) ** 2, "k--", lw=0.8, label="slope 2")
         ax.set_title(case)
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("cell width h")
         ax.set_ylabel("max_t |x - x_exact|")
         ax.grid(True, which="both", alpha=0.3)
