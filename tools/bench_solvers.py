@@ -44,6 +44,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "validation"))
+from fpdata import find_exe, read_balance, read_summary  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "tools" / "results"
 
@@ -83,28 +86,6 @@ def plan(quick):
 
 
 # --------------------------------------------------------------------------- helpers
-def read_balance(path):
-    with open(path) as f:
-        lines = [ln for ln in f if not ln.startswith("#") and ln.strip()]
-    rows = list(csv.reader(lines))
-    header, data = rows[0], rows[1:]
-    return {name: np.array([float(r[j]) for r in data]) for j, name in enumerate(header)}
-
-
-def read_summary(path):
-    out = {}
-    with open(path) as f:
-        for ln in f:
-            ln = ln.rstrip("\n")
-            if ln.startswith("#") or not ln.strip():
-                continue
-            if " = " in ln and ":" not in ln.split(" = ")[0]:
-                key, val = ln.split(" = ", 1)
-                out[key.strip()] = val.split("#", 1)[0].strip()
-            elif ": " in ln:
-                key, val = ln.split(": ", 1)
-                out[key.strip()] = val.strip()
-    return out
 
 
 def run_once(exe, case, sets, out, timeout, env):
@@ -140,12 +121,6 @@ def fit_exponent(cells, seconds):
     x, y = np.log(np.asarray(cells, float)), np.log(np.asarray(seconds, float))
     return float(np.polyfit(x, y, 1)[0])
 
-
-def find_exe(arg):
-    exe = Path(arg) if arg else ROOT / "build" / "fpentropy"
-    if not exe.is_file() or not os.access(exe, os.X_OK):
-        sys.exit(f"ERROR: fpentropy binary not found at {exe} (use --fpentropy PATH)")
-    return exe.resolve()
 
 
 def ffloat(s, default=float("nan")):

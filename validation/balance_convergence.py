@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fpdata import find_exe, order, read_balance, read_summary, run_case
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "validation" / "results"
 
@@ -53,54 +55,9 @@ QUANTITIES = [("kl", "kl_exact"), ("dkl_dt", "dkl_dt_exact"), ("sigma_tot", "sig
 
 
 # --------------------------------------------------------------------------- helpers
-def read_balance(path):
-    with open(path) as f:
-        lines = [ln for ln in f if not ln.startswith("#") and ln.strip()]
-    rows = list(csv.reader(lines))
-    header, data = rows[0], rows[1:]
-    return {name: np.array([float(r[j]) for r in data]) for j, name in enumerate(header)}
 
 
-def read_summary(path):
-    out = {}
-    with open(path) as f:
-        for ln in f:
-            ln = ln.rstrip("\n")
-            if ln.startswith("#") or not ln.strip():
-                continue
-            if " = " in ln and ":" not in ln.split(" = ")[0]:
-                key, val = ln.split(" = ", 1)
-                out[key.strip()] = val.split("#", 1)[0].strip()
-            elif ": " in ln:
-                key, val = ln.split(": ", 1)
-                out[key.strip()] = val.strip()
-    return out
 
-
-def run_case(exe, case, sets, out):
-    cmd = [str(exe), "run", str(ROOT / "cases" / f"{case}.ini"), "-o", str(out), "-q"]
-    for s in sets:
-        cmd += ["--set", s]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)}\n  exit status {proc.returncode}\n  "
-                           + proc.stderr.strip().replace("\n", "\n  "))
-    return read_balance(Path(out) / "balance.csv"), read_summary(Path(out) / "summary.txt"), wall
-
-
-def order(e_coarse, e_fine):
-    if e_coarse > 0 and e_fine > 0:
-        return math.log2(e_coarse / e_fine)
-    return float("nan")
-
-
-def find_exe(arg):
-    exe = Path(arg) if arg else ROOT / "build" / "fpentropy"
-    if not exe.is_file() or not os.access(exe, os.X_OK):
-        sys.exit(f"ERROR: fpentropy binary not found at {exe} (use --fpentropy PATH)")
-    return exe.resolve()
 
 
 def cells_label(n, dim):

@@ -25,6 +25,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from fpdata import read_csv
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "validation" / "results"
 ESTIMATORS = "knn gauss hist kde wkv"
@@ -36,10 +38,6 @@ CASES = [
     ("double_well_1d", [300, 1000, 3000, 10000], ["time.end=4", "time.outputs=21"]),
 ]
 
-
-def read_csv(path):
-    with open(path) as f:
-        return list(csv.DictReader(line for line in f if not line.startswith("#")))
 
 
 def main():

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fpdata import find_exe, order, read_balance, read_summary
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "validation" / "results"
 
@@ -40,33 +42,6 @@ MAX_TIME_TO_SPACE = 0.1
 
 
 # --------------------------------------------------------------------------- helpers
-def read_balance(path):
-    """balance.csv -> dict column -> numpy array (comment lines start with '#')."""
-    with open(path) as f:
-        lines = [ln for ln in f if not ln.startswith("#") and ln.strip()]
-    rows = list(csv.reader(lines))
-    header, data = rows[0], rows[1:]
-    cols = {}
-    for j, name in enumerate(header):
-        cols[name] = np.array([float(r[j]) for r in data])
-    return cols
-
-
-def read_summary(path):
-    """summary.txt 'key: value' lines and the '# resolved case' 'sec.key = value' lines."""
-    out = {}
-    with open(path) as f:
-        for ln in f:
-            ln = ln.rstrip("\n")
-            if ln.startswith("#") or not ln.strip():
-                continue
-            if " = " in ln and ":" not in ln.split(" = ")[0]:
-                key, val = ln.split(" = ", 1)
-                out[key.strip()] = val.split("#", 1)[0].strip()
-            elif ": " in ln:
-                key, val = ln.split(": ", 1)
-                out[key.strip()] = val.strip()
-    return out
 
 
 def read_dat(path):
@@ -99,17 +74,6 @@ def axis_length(summary):
     return hi[0] - lo[0], len(lo)
 
 
-def order(e_coarse, e_fine):
-    if e_coarse > 0 and e_fine > 0:
-        return math.log2(e_coarse / e_fine)
-    return float("nan")
-
-
-def find_exe(arg):
-    exe = Path(arg) if arg else ROOT / "build" / "fpentropy"
-    if not exe.is_file() or not os.access(exe, os.X_OK):
-        sys.exit(f"ERROR: fpentropy binary not found at {exe} (use --fpentropy PATH)")
-    return exe.resolve()
 
 
 # --------------------------------------------------------------------------- study

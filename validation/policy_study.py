@@ -23,6 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from fpdata import read_csv
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "validation" / "results"
 
@@ -31,10 +33,6 @@ POLICIES = ["calendar:k=2", "calendar:k=5", "calendar:k=10", "threshold:tau=0.05
 CASES = [("ou1d_moving_mean", 0.1, []),
          ("ou2d_rotating", 0.1, ["reference.density=initial", "domain.cells=64", "time.end=2", "time.outputs=41"])]
 
-
-def read_csv(path):
-    with open(path) as f:
-        return list(csv.DictReader(line for line in f if not line.startswith("#")))
 
 
 def run(cmd):
