@@ -74,3 +74,15 @@ void fp_test_integrate(const struct fp_case *c, double t, int solver, double *p)
     fail();
   }
 }
+
+struct fp_operator *fp_test_operator(const struct fp_case *c)
+{
+  fp_operator *op = NULL;
+  fp_error err;
+  fp_error_clear(&err);
+  if (fp_operator_create(c, &op, &err) != FP_OK) {
+    print_error("operator: %s\n", err.message);
+    fail();
+  }
+  return op;
+}

@@ -29,6 +29,12 @@ struct fp_case;
  * fails the test with the loader's message if it does not load. */
 struct fp_case *fp_test_case(const char *ini_text, const char *const *overrides);
 
+struct fp_operator;
+
+/* The operator of case `c` (fails the test with the message if it cannot be
+ * built).  The caller destroys it with fp_operator_destroy(). */
+struct fp_operator *fp_test_operator(const struct fp_case *c);
+
 /* Integrate case `c` from its initial density to time t with the case's
  * options (linear solver replaced when `solver` is not FP_LINSOL_AUTO) and
  * copy the density into p (ncells).  Fails the test on any error. */

@@ -56,9 +56,7 @@ static void test_columns_sum_to_zero(void **state)
 {
   (void)state;
   fp_case *c = fp_test_case(drift_2d, NULL);
-  fp_operator *op = NULL;
-  fp_error err;
-  assert_int_equal(fp_operator_create(c, &op, &err), FP_OK);
+  fp_operator *op = fp_test_operator(c);
   size_t n = c->grid.ncells;
   double *p = malloc(n * sizeof *p), *dp = malloc(n * sizeof *dp);
   fill_random(p, n, 7);
@@ -87,9 +85,7 @@ static void test_m_matrix(void **state)
   (void)state;
   const char *const strong[] = {"dynamics.drift_x=-40*x", "dynamics.drift_y=25", NULL};
   fp_case *c = fp_test_case(drift_2d, strong);
-  fp_operator *op = NULL;
-  fp_error err;
-  assert_int_equal(fp_operator_create(c, &op, &err), FP_OK);
+  fp_operator *op = fp_test_operator(c);
   assert_true(fp_operator_two_point(op));
   fp_csr_view L;
   fp_operator_matrix(op, &L);
@@ -117,9 +113,8 @@ static void test_discrete_detailed_balance(void **state)
       "diffusion_xx = 1 + 0.5*sin(x)^2\ndiffusion_yy = 0.5 + 0.2*x^2/(1+x^2)\n"
       "[initial]\ndensity = exp(-x^2-y^2)\n[time]\nend = 1\n";
   fp_case *c = fp_test_case(text, NULL);
-  fp_operator *op = NULL;
+  fp_operator *op = fp_test_operator(c);
   fp_error err;
-  assert_int_equal(fp_operator_create(c, &op, &err), FP_OK);
   size_t n = c->grid.ncells;
   double *p = malloc(n * sizeof *p), *pss = malloc(n * sizeof *pss);
   fp_face_view faces;
@@ -159,9 +154,8 @@ static void test_stationary_1d_zero_flux(void **state)
                      "[dynamics]\ndrift = -x^3 + x\ndiffusion = 0.5 + 0.1*x^2\n"
                      "[initial]\ndensity = 1\n[time]\nend = 1\n";
   fp_case *c = fp_test_case(text, NULL);
-  fp_operator *op = NULL;
+  fp_operator *op = fp_test_operator(c);
   fp_error err;
-  assert_int_equal(fp_operator_create(c, &op, &err), FP_OK);
   double pss[64], flux[64];
   double residual;
   assert_int_equal(fp_stationary_solve(op, NULL, pss, &residual, &err), FP_OK);
@@ -183,9 +177,8 @@ static void test_stationary_nonequilibrium(void **state)
                      "[dynamics]\ndrift_x = -x + 0.5*y\ndrift_y = -0.5*x - y\ndiffusion = 1\n"
                      "[initial]\ndensity = exp(-x^2-y^2)\n[time]\nend = 1\n";
   fp_case *c = fp_test_case(text, NULL);
-  fp_operator *op = NULL;
+  fp_operator *op = fp_test_operator(c);
   fp_error err;
-  assert_int_equal(fp_operator_create(c, &op, &err), FP_OK);
   size_t n = c->grid.ncells;
   double *pss = malloc(n * sizeof *pss), *dp = malloc(n * sizeof *dp);
   double residual;
@@ -255,9 +248,7 @@ static void test_absorbing_loses_mass(void **state)
                      "boundary = absorbing\n[dynamics]\ndrift = 0.3\ndiffusion = 1\n"
                      "[initial]\ndensity = 1\n[time]\nend = 1\n";
   fp_case *c = fp_test_case(text, NULL);
-  fp_operator *op = NULL;
-  fp_error err;
-  assert_int_equal(fp_operator_create(c, &op, &err), FP_OK);
+  fp_operator *op = fp_test_operator(c);
   double p[20], dp[20], flux[32];
   for (int i = 0; i < 20; i++) p[i] = 1.0;
   fp_operator_apply(op, p, dp);
