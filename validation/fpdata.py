@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Shared helpers of the validation studies and benchmarks: reading fpentropy's output files,
 finding the binary, running a case, observed orders."""
+import argparse
 import csv
 import math
 import os
@@ -74,3 +75,26 @@ def find_exe(arg):
     if not exe.is_file() or not os.access(exe, os.X_OK):
         sys.exit(f"ERROR: fpentropy binary not found at {exe} (use --fpentropy PATH)")
     return exe.resolve()
+
+
+def refinement_setup(doc, results_default):
+    """The command line shared by the two convergence studies, and their refinement plan.
+    Returns (args, exe, results folder, 1D cell counts, 2D cell counts, 1D tolerances,
+    2D tolerances)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--fpentropy", help="path to the fpentropy binary "
+                    "(default: <repo>/build/fpentropy)")
+    ap.add_argument("--quick", action="store_true",
+                    help="three resolutions per case, coarser (for ctest)")
+    ap.add_argument("--linear-solver", default="auto",
+                    help="solver.linear_solver for all runs (default: auto)")
+    ap.add_argument("--results", default=str(results_default), help="output folder")
+    ap.add_argument("--no-plot", action="store_true")
+    args = ap.parse_args()
+    exe = find_exe(args.fpentropy)
+    results = Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
+    n1 = [100, 200, 400] if args.quick else [100, 200, 400, 800]
+    n2 = [32, 64, 128] if args.quick else [32, 64, 128, 256]
+    # time tolerances tight enough that the time error is far below the space error
+    return args, exe, results, n1, n2, (1e-9, 1e-15), (1e-8, 1e-13)

@@ -18,7 +18,6 @@ below 1.8 or the time error is not well below the space error; 2 if a run fails.
 
     /usr/bin/python3 validation/ou_convergence.py [--fpentropy build/fpentropy] [--quick]
 """
-import argparse
 import csv
 import math
 import os
@@ -31,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fpdata import find_exe, order, read_balance, read_summary
+from fpdata import order, read_balance, read_summary, refinement_setup
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "validation" / "results"
@@ -78,24 +77,7 @@ def axis_length(summary):
 
 # --------------------------------------------------------------------------- study
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--fpentropy", help="path to the fpentropy binary "
-                    "(default: <repo>/build/fpentropy)")
-    ap.add_argument("--quick", action="store_true",
-                    help="three resolutions per case, coarser (for ctest)")
-    ap.add_argument("--linear-solver", default="auto",
-                    help="solver.linear_solver for all runs (default: auto)")
-    ap.add_argument("--results", default=str(RESULTS), help="output folder")
-    ap.add_argument("--no-plot", action="store_true")
-    args = ap.parse_args()
-    exe = find_exe(args.fpentropy)
-    results = Path(args.results)
-    results.mkdir(parents=True, exist_ok=True)
-
-    n1 = [100, 200, 400] if args.quick else [100, 200, 400, 800]
-    n2 = [32, 64, 128] if args.quick else [32, 64, 128, 256]
-    tol1 = (1e-9, 1e-15)
-    tol2 = (1e-8, 1e-13)
+    args, exe, results, n1, n2, tol1, tol2 = refinement_setup(__doc__, RESULTS)
     studies = [("ou1d_relax", n1, tol1), ("ou1d_moving_mean", n1, tol1),
                ("ou2d_rotating", n2, tol2)]
 
