@@ -1,52 +1,44 @@
 /* fpentropy: the whole public API.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Modules (one header each):
- *   status.h    status codes and error reports
- *   grid.h      the cell-centred box grid
- *   expr.h      expressions in x, y, z, t and named constants
- *   case.h      case files: the description of a problem
- *   fields.h    drift and diffusion fields evaluated pointwise
- *   density.h   densities on the grid
- *   operator.h  the finite-volume operator and its face fluxes
- *   solver.h    CVODE time stepping
- *   gaussian.h  closed forms for linear-Gaussian (Ornstein-Uhlenbeck) cases
- *   output.h    atomic files, CSV tables, VTK and column snapshots
- *   particles.h particle streams (Euler-Maruyama) of a case
- *   policy.h    retraining policies (one interface, a registry)
- *   retrain_cost.h  the cost of a retraining schedule, 002 excess loss
- *   oracle.h    the cost-minimising schedule (dynamic programming)
- *   policy_study.h  policies driven by exact PDE divergences
- *   run.h       one complete run of a case
- *   balance.h   the discrete entropy balance
- *   stationary.h the stationary density of the discrete dynamics
- *   verify.h    verification of Appendix A on a case
- *   version.h   versions for provenance
+ * Headers are grouped by pipeline stage (the same folders as src/):
+ *   core/      status.h (status codes, error reports), version.h
+ *   problem/   grid.h, expr.h, case.h, fields.h, density.h: what is solved
+ *   fv/        operator.h (finite-volume operator, face fluxes),
+ *              stationary.h (stationary density of the discrete dynamics)
+ *   time/      solver.h (CVODE stepping), run.h (one complete run)
+ *   balance/   balance.h (discrete entropy balance), gaussian.h (OU closed
+ *              forms), verify.h (Appendix A checks)
+ *   streams/   particles.h (SDE particles), estimator.h (sample KL
+ *              estimators), compare.h (estimators against the PDE)
+ *   policy/    policy.h (retraining policies), retrain_cost.h, oracle.h,
+ *              policy_study.h (policies on exact and sampled divergences)
+ *   io/        output.h (atomic files, CSV tables, snapshots)
  */
 #ifndef FPENTROPY_FPENTROPY_H
 #define FPENTROPY_FPENTROPY_H
 
-#include <fpentropy/case.h>
-#include <fpentropy/compare.h>
-#include <fpentropy/density.h>
-#include <fpentropy/estimator.h>
-#include <fpentropy/expr.h>
-#include <fpentropy/fields.h>
-#include <fpentropy/gaussian.h>
-#include <fpentropy/grid.h>
-#include <fpentropy/operator.h>
-#include <fpentropy/output.h>
-#include <fpentropy/oracle.h>
-#include <fpentropy/particles.h>
-#include <fpentropy/policy.h>
-#include <fpentropy/policy_study.h>
-#include <fpentropy/retrain_cost.h>
-#include <fpentropy/run.h>
-#include <fpentropy/stationary.h>
-#include <fpentropy/balance.h>
-#include <fpentropy/solver.h>
-#include <fpentropy/status.h>
-#include <fpentropy/verify.h>
-#include <fpentropy/version.h>
+#include <fpentropy/balance/balance.h>
+#include <fpentropy/balance/gaussian.h>
+#include <fpentropy/balance/verify.h>
+#include <fpentropy/core/status.h>
+#include <fpentropy/core/version.h>
+#include <fpentropy/fv/operator.h>
+#include <fpentropy/fv/stationary.h>
+#include <fpentropy/io/output.h>
+#include <fpentropy/policy/oracle.h>
+#include <fpentropy/policy/policy.h>
+#include <fpentropy/policy/policy_study.h>
+#include <fpentropy/policy/retrain_cost.h>
+#include <fpentropy/problem/case.h>
+#include <fpentropy/problem/density.h>
+#include <fpentropy/problem/expr.h>
+#include <fpentropy/problem/fields.h>
+#include <fpentropy/problem/grid.h>
+#include <fpentropy/streams/compare.h>
+#include <fpentropy/streams/estimator.h>
+#include <fpentropy/streams/particles.h>
+#include <fpentropy/time/run.h>
+#include <fpentropy/time/solver.h>
 
 #endif /* FPENTROPY_FPENTROPY_H */

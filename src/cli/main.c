@@ -276,11 +276,18 @@ bool cli_parse_size_list(const char *option, const char *text, size_t *out, size
   return *n > 0;
 }
 
+/* Commands that parse their own options (getopt_long on argv from the
+ * command name on), one file each: int cmd(int argc, char **argv) with
+ * argv[0] the command name.  The table ends with a NULL name. */
+static const struct {
+  const char *name;
+  int (*main)(int argc, char **argv);
+} own_option_commands[] = {
+    {NULL, NULL},
+};
+
 int main(int argc, char **argv)
 {
-  cli_args a;
-  int rc = parse_args(argc, argv, &a);
-  if (rc != EXIT_OK) return rc;
   /* GSL's default handler aborts; the library checks every return code. */
   gsl_set_error_handler_off();
   struct sigaction sa;
@@ -289,6 +296,15 @@ int main(int argc, char **argv)
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+
+  if (argc > 1)
+    for (size_t k = 0; own_option_commands[k].name; k++)
+      if (strcmp(argv[1], own_option_commands[k].name) == 0)
+        return own_option_commands[k].main(argc - 1, argv + 1);
+
+  cli_args a;
+  int rc = parse_args(argc, argv, &a);
+  if (rc != EXIT_OK) return rc;
 
   static const struct {
     const char *name;

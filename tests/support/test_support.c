@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <fpentropy/case.h>
-#include <fpentropy/density.h>
-#include <fpentropy/operator.h>
-#include <fpentropy/solver.h>
+#include <fpentropy/problem/case.h>
+#include <fpentropy/problem/density.h>
+#include <fpentropy/fv/operator.h>
+#include <fpentropy/time/solver.h>
 
 void fp_test_assert_close(double actual, double expected, double rtol, double atol,
                           const char *label, const char *file, int line)

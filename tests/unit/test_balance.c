@@ -10,10 +10,10 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include <fpentropy/balance.h>
-#include <fpentropy/case.h>
-#include <fpentropy/operator.h>
-#include <fpentropy/stationary.h>
+#include <fpentropy/balance/balance.h>
+#include <fpentropy/problem/case.h>
+#include <fpentropy/fv/operator.h>
+#include <fpentropy/fv/stationary.h>
 
 static const char *const nonequilibrium_2d =
     "[domain]\ndimension = 2\nlower = -3, -2\nupper = 3, 2\ncells = 20, 16\n"

@@ -11,7 +11,7 @@
 
 #include "test_support.h"
 
-#include <fpentropy/case.h>
+#include <fpentropy/problem/case.h>
 
 /* ---- helpers ------------------------------------------------------------ */
 

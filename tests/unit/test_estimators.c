@@ -32,10 +32,10 @@
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_sf_psi.h>
 
-#include <fpentropy/estimator.h>
-#include <fpentropy/gaussian.h>
+#include <fpentropy/streams/estimator.h>
+#include <fpentropy/balance/gaussian.h>
 
-#include "estimator_impl.h" /* fp_est_digamma_int */
+#include "streams/estimator_impl.h" /* fp_est_digamma_int */
 #include "test_support.h"
 
 /* ---- problems ----------------------------------------------------------- */

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <fpentropy/gaussian.h>
-#include <fpentropy/grid.h>
+#include <fpentropy/balance/gaussian.h>
+#include <fpentropy/problem/grid.h>
 
 #include "test_support.h"
 

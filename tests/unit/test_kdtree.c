@@ -11,7 +11,7 @@
 
 #include <gsl/gsl_rng.h>
 
-#include "kdtree_impl.h"
+#include "streams/kdtree_impl.h"
 #include "test_support.h"
 
 #define MAXK 16

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <fpentropy/oracle.h>
-#include <fpentropy/policy.h>
-#include <fpentropy/retrain_cost.h>
+#include <fpentropy/policy/oracle.h>
+#include <fpentropy/policy/policy.h>
+#include <fpentropy/policy/retrain_cost.h>
 
 #include "test_support.h"
 

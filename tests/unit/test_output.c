@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fpentropy/grid.h>
-#include <fpentropy/output.h>
+#include <fpentropy/problem/grid.h>
+#include <fpentropy/io/output.h>
 
 #include "test_support.h"
 

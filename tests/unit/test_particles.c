@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <fpentropy/case.h>
-#include <fpentropy/density.h>
-#include <fpentropy/particles.h>
+#include <fpentropy/problem/case.h>
+#include <fpentropy/problem/density.h>
+#include <fpentropy/streams/particles.h>
 
 static const char *const ou1d =
     "[domain]\ndimension = 1\nlower = -8\nupper = 8\ncells = 400\n"

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <fpentropy/policy.h>
-#include <fpentropy/retrain_cost.h>
+#include <fpentropy/policy/policy.h>
+#include <fpentropy/policy/retrain_cost.h>
 
 #include "test_support.h"
 

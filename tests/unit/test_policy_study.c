@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <fpentropy/case.h>
-#include <fpentropy/gaussian.h>
-#include <fpentropy/oracle.h>
-#include <fpentropy/policy.h>
-#include <fpentropy/policy_study.h>
+#include <fpentropy/problem/case.h>
+#include <fpentropy/balance/gaussian.h>
+#include <fpentropy/policy/oracle.h>
+#include <fpentropy/policy/policy.h>
+#include <fpentropy/policy/policy_study.h>
 
 static const char *const relax =
     "[domain]\ndimension = 1\nlower = -8\nupper = 8\ncells = 400\n"

@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <fpentropy/case.h>
-#include <fpentropy/density.h>
-#include <fpentropy/operator.h>
-#include <fpentropy/stationary.h>
+#include <fpentropy/problem/case.h>
+#include <fpentropy/problem/density.h>
+#include <fpentropy/fv/operator.h>
+#include <fpentropy/fv/stationary.h>
 
-#include "precond_fft.h"
+#include "fv/precond_fft.h"
 
 /* A 2D case with a non-gradient drift, variable diagonal D and mixed
  * boundaries; %s is replaced by the boundary list. */

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <fpentropy/case.h>
-#include <fpentropy/density.h>
-#include <fpentropy/gaussian.h>
-#include <fpentropy/run.h>
+#include <fpentropy/problem/case.h>
+#include <fpentropy/problem/density.h>
+#include <fpentropy/balance/gaussian.h>
+#include <fpentropy/time/run.h>
 
 static const char *const ou1d =
     "[domain]\ndimension = 1\nlower = -8\nupper = 8\ncells = 100\n"

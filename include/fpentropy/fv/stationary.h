@@ -1,0 +1,37 @@
+/* fpentropy: the stationary density of the frozen discrete dynamics.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * This header contains fp_stationary_solve(): the normalised null vector of
+ * the assembled operator L(t) (reflecting and periodic boundaries; with an
+ * absorbing wall L is invertible and there is no stationary density).
+ *
+ * Method: one equation of L p = 0 is redundant (the columns of L sum to zero
+ * because the scheme conserves mass), so it is replaced by p_r = 1 for a cell
+ * r in the bulk of `hint`; the resulting sparse system is solved directly
+ * with KLU and the solution normalised to unit mass.  The residual
+ * ||L p_ss||_inf / (||L||_inf ||p_ss||_inf) is returned for the caller to
+ * check and report.
+ */
+#ifndef FPENTROPY_STATIONARY_H
+#define FPENTROPY_STATIONARY_H
+
+#include <fpentropy/fv/operator.h>
+#include <fpentropy/core/status.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* p_ss (ncells) receives the stationary density of L at the operator's
+ * assembled time; `hint` (ncells, may be NULL) picks the pinned cell (its
+ * maximum).  Errors: FP_ERR_UNSUPPORTED with an absorbing boundary,
+ * FP_ERR_NUMERIC if KLU finds the system singular or the solution has a
+ * negative entry beyond round-off (the message says where). */
+int fp_stationary_solve(fp_operator *op, const double *hint, double *p_ss,
+                        double *residual, fp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FPENTROPY_STATIONARY_H */

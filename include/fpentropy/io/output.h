@@ -1,0 +1,209 @@
+/* fpentropy: the files a run writes.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * This header contains:
+ *   - fp_output_file, an "atomic" output file: written as "<path>.partial",
+ *     then flushed, fsync'ed, closed and renamed onto <path> by
+ *     fp_output_file_commit(), or removed by fp_output_file_abort();
+ *   - fp_output_mkdir() (mkdir -p) and fp_output_join() (dir + "/" + name);
+ *   - fp_output_table, the CSV table of the entropy balance (balance.csv),
+ *     appended row by row;
+ *   - fp_output_write_vtk() and fp_output_write_dat(), snapshots of scalar
+ *     fields (and optionally one vector field) on an fp_grid.
+ *
+ * The rule every writer here follows: a file that exists under its final
+ * name is complete.  A run that fails, is interrupted or crashes leaves at
+ * most a "<name>.partial" file (whose name says what it is) and never a
+ * truncated file that looks finished; a complete file from an earlier run is
+ * replaced only at the moment the new one is complete (rename(2) is atomic
+ * within a file system).
+ *
+ * Numbers are written with "%.17g", which round-trips every double exactly.
+ * Non-finite values (NaN, +-Inf) are never written: the writers fail with
+ * FP_ERR_NUMERIC naming the column or field and the row or cell, and leave no
+ * final file behind.
+ *
+ * Names (CSV columns, fields) must be non-empty and consist of printable ASCII
+ * characters other than space, comma, quotes and '#', so that every format
+ * (CSV header, VTK keyword lines, whitespace-separated .dat header) can carry
+ * them unquoted; names in one file must be distinct.
+ *
+ * Thread safety: objects must not be shared between threads; distinct
+ * objects are independent.  Nothing here prints or keeps global state.
+ */
+#ifndef FPENTROPY_OUTPUT_H
+#define FPENTROPY_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <fpentropy/problem/grid.h>
+#include <fpentropy/core/status.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ----------------------------------------------------------------------- */
+/* Atomic files                                                             */
+/* ----------------------------------------------------------------------- */
+
+typedef struct fp_output_file fp_output_file; /* opaque */
+
+/* The suffix of the file being written. */
+#define FP_OUTPUT_PARTIAL_SUFFIX ".partial"
+
+/* Start writing `path`: creates (or truncates a stale) "<path>.partial".
+ * An existing file at `path` is left untouched until the commit.
+ * Returns FP_OK; FP_ERR_ARG (NULL or empty path); FP_ERR_IO (cannot create
+ * the partial file; the message names it and gives the system's reason);
+ * FP_ERR_NOMEM.  Ownership: *out must be ended by exactly one of
+ * fp_output_file_commit() or fp_output_file_abort(). */
+int fp_output_file_open(const char *path, fp_output_file **out, fp_error *err);
+
+/* The stream to write to (owned by f; do not fclose it).  Write errors need
+ * not be checked call by call: they are sticky and make the commit fail. */
+FILE *fp_output_file_stream(fp_output_file *f);
+
+/* The final path (owned by f). */
+const char *fp_output_file_path(const fp_output_file *f);
+
+/* Finish: check the stream for earlier write errors, fflush, fsync, fclose,
+ * then rename "<path>.partial" onto <path> (and fsync the directory, best
+ * effort, so that the rename itself survives a crash).
+ * Always consumes *f and sets it to NULL.  On failure the partial file is
+ * removed and any earlier file at <path> is left as it was.
+ * Returns FP_OK or FP_ERR_IO (the message names the failing step). */
+int fp_output_file_commit(fp_output_file **f, fp_error *err);
+
+/* Give up: close and remove "<path>.partial", leaving <path> as it was.
+ * Consumes *f and sets it to NULL; NULL or *f == NULL is a no-op. */
+void fp_output_file_abort(fp_output_file **f);
+
+/* ----------------------------------------------------------------------- */
+/* Directories and paths                                                    */
+/* ----------------------------------------------------------------------- */
+
+/* Create the directory `path` and any missing parents (mkdir -p; mode 0777
+ * less the umask).  An existing directory is success.
+ * Returns FP_OK; FP_ERR_ARG (NULL or empty); FP_ERR_IO with a message naming
+ * the component that could not be created and why (e.g. it exists as a
+ * regular file); FP_ERR_NOMEM. */
+int fp_output_mkdir(const char *path, fp_error *err);
+
+/* *out = dir + "/" + name (no doubled '/' when dir ends with one; just name
+ * when dir is NULL or empty).  Returns FP_OK, FP_ERR_ARG or FP_ERR_NOMEM.
+ * Ownership: the caller free()s *out. */
+int fp_output_join(const char *dir, const char *name, char **out, fp_error *err);
+
+/* ----------------------------------------------------------------------- */
+/* CSV tables (balance.csv)                                                 */
+/* ----------------------------------------------------------------------- */
+
+/* Design: the table streams into "<path>.partial" (preamble and header at
+ * creation, then one line per fp_output_table_append(), fflush'ed at once so
+ * that progress can be followed with `tail -f`), and fp_output_table_commit()
+ * renames it onto <path>.  Memory and time stay linear in the number of rows
+ * (rewriting the whole file at every output time would be quadratic).  A run
+ * that stops early leaves only the ".partial" file; the caller decides, with
+ * fp_output_table_abort(), whether that file is kept for diagnosis.
+ *
+ * A row is validated completely before any of it is written, so a rejected
+ * row leaves the file with whole rows only. */
+typedef struct fp_output_table fp_output_table; /* opaque */
+
+/* Create the table `path` with `ncols` >= 1 columns called names[0..ncols-1]
+ * (copied).  `preamble` (may be NULL) is written before the header as
+ * comment lines, each prefixed with "# " (readers: pandas comment='#',
+ * numpy.genfromtxt(comments='#', ...)); pass NULL for a plain CSV.
+ * Returns FP_OK; FP_ERR_ARG (NULL, no columns, a name not allowed or
+ * repeated - the message names it); FP_ERR_IO; FP_ERR_NOMEM.
+ * Ownership: end *out with fp_output_table_commit() or fp_output_table_abort(). */
+int fp_output_table_create(const char *path, const char *const *names, size_t ncols,
+                           const char *preamble, fp_output_table **out, fp_error *err);
+
+/* Append one row of `n` values (n must equal the column count), printed
+ * with %.17g and separated by commas.
+ * Returns FP_OK; FP_ERR_ARG (NULL, wrong n, table already failed);
+ * FP_ERR_NUMERIC (a value is NaN or infinite: the message names the column
+ * and the 1-based row, and nothing of the row is written; the table stays
+ * usable); FP_ERR_IO (write failed; the table is then failed and only abort
+ * or a failing commit remain). */
+int fp_output_table_append(fp_output_table *t, const double *values, size_t n, fp_error *err);
+
+/* Number of rows appended so far (0 for NULL). */
+size_t fp_output_table_rows(const fp_output_table *t);
+
+/* Number of columns (0 for NULL). */
+size_t fp_output_table_columns(const fp_output_table *t);
+
+/* Make the table final under its name (see fp_output_file_commit()).
+ * Consumes *t and sets it to NULL.  Returns FP_OK or FP_ERR_IO. */
+int fp_output_table_commit(fp_output_table **t, fp_error *err);
+
+/* Stop without committing.  keep_partial = false removes "<path>.partial";
+ * true flushes and keeps it (complete rows only) for diagnosis, e.g. after an
+ * interruption.  Consumes *t and sets it to NULL; NULL or *t == NULL is a
+ * no-op. */
+void fp_output_table_abort(fp_output_table **t, bool keep_partial);
+
+/* ----------------------------------------------------------------------- */
+/* Snapshots of fields on a grid                                            */
+/* ----------------------------------------------------------------------- */
+
+/* One scalar field: values[0..grid->ncells-1] in grid storage order. */
+typedef struct fp_output_field {
+  const char *name;
+  const double *values;
+} fp_output_field;
+
+/* One vector field: values[a][0..ncells-1] is component a (x, y, z); NULL
+ * components (and all components beyond the grid's dim) are written as 0,
+ * since VTK vectors always have three components. */
+typedef struct fp_output_vector {
+  const char *name;
+  const double *values[FP_MAX_DIM];
+} fp_output_vector;
+
+/* Write a legacy VTK file (ASCII, DATASET STRUCTURED_POINTS), readable by
+ * ParaView and VisIt:
+ *     # vtk DataFile Version 3.0
+ *     <title>
+ *     ASCII
+ *     DATASET STRUCTURED_POINTS
+ *     DIMENSIONS n0 n1 n2          (1 beyond the grid's dim)
+ *     ORIGIN x0 y0 z0              (centre of the first cell; 0 beyond dim)
+ *     SPACING h0 h1 h2
+ *     POINT_DATA ncells
+ *     SCALARS <name> double 1      (for each field, then its values, one per
+ *     LOOKUP_TABLE default          line, in grid order: x fastest)
+ *     VECTORS <name> double        (if vector != NULL: "vx vy vz" per line)
+ * The cells are the VTK points, i.e. the values are cell-centre values.
+ * `title` (NULL: "fpentropy snapshot") is one line: newlines and other
+ * control characters become spaces and it is cut to 255 characters.
+ * The file is written atomically (see fp_output_file_open()).
+ * Returns FP_OK; FP_ERR_ARG (NULL, grid not initialised, nfields == 0 with no
+ * vector, a NULL values pointer, bad or repeated names); FP_ERR_NUMERIC (a
+ * value is not finite: the message names field, cell and coordinates);
+ * FP_ERR_IO; FP_ERR_NOMEM. */
+int fp_output_write_vtk(const char *path, const fp_grid *grid, const char *title,
+                        const fp_output_field *fields, size_t nfields,
+                        const fp_output_vector *vector, fp_error *err);
+
+/* Write whitespace-separated columns: first line "# x [y [z]] <field names>",
+ * then the lines of `title` (may be NULL) as "# " comments, then one line per
+ * cell: its centre coordinates and the field values, x fastest.  For gnuplot's
+ * splot/pm3d a blank line follows each run of constant y (2D and 3D), and in
+ * 3D a second blank line separates planes of constant z (so `index k` selects
+ * plane k).  numpy.loadtxt() reads it as is; numpy.genfromtxt(names=True)
+ * takes the column names from the first line.
+ * Written atomically.  Returns as fp_output_write_vtk() (nfields >= 1). */
+int fp_output_write_dat(const char *path, const fp_grid *grid, const char *title,
+                        const fp_output_field *fields, size_t nfields, fp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FPENTROPY_OUTPUT_H */

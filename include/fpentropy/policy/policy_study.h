@@ -1,0 +1,114 @@
+/* fpentropy: retraining policies driven by exact PDE divergences.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * This header contains:
+ *   - fp_density_series: the PDE densities at a case's monitoring (output)
+ *     times, with the case's own KL(p(t_k) || q_ref);
+ *   - fp_mismatch_matrix(): K[k][j] = KL(p(t_k) || p(t_j)), the mismatch at
+ *     t_k of a model retrained at t_j (the reference reset to p(t_j));
+ *   - fp_policy_study_exact(): every policy on its own exact mismatch series,
+ *     the oracle schedule, costs, regrets, the 002 excess loss and the
+ *     oracle's Pareto curve, written as CSV files.
+ *
+ * Period weights: dt_0 = 0 and dt_k = t_k - t_{k-1} (the mismatch cost
+ * sum_k D_k dt_k is the right-endpoint rule for the integral of D).
+ */
+#ifndef FPENTROPY_POLICY_STUDY_H
+#define FPENTROPY_POLICY_STUDY_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <fpentropy/problem/case.h>
+#include <fpentropy/policy/policy.h>
+#include <fpentropy/policy/retrain_cost.h>
+#include <fpentropy/time/run.h>
+#include <fpentropy/core/status.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fp_density_series {
+  size_t T;        /* monitoring times */
+  size_t ncells;
+  double *t;       /* T */
+  double *p;       /* T * ncells: p(t_k) at p[k * ncells + i] */
+  double *kl;      /* T: KL(p(t_k) || q_ref) of the case (the `kl` column) */
+  double *dkl_dt;  /* T: its exact rate (the `dkl_dt` column) */
+  double *dt;      /* T: period weights */
+} fp_density_series;
+
+/* Run case `c` once (with `options`; its on_row/on_density must be NULL) and
+ * keep its densities at the output times.  Ownership: fp_density_series_clear(). */
+int fp_density_series_collect(const fp_case *c, const fp_run_options *options,
+                              fp_density_series *out, fp_error *err);
+void fp_density_series_clear(fp_density_series *s);
+
+/* K (T * T, row-major) receives KL(p(t_k) || p(t_j)) for j < k (0 on and
+ * above the diagonal), with the same floored logarithms as the balance
+ * columns.  Errors: FP_ERR_NUMERIC if some p(t_j) is zero in a cell where a
+ * later p(t_k) is not (the reset reference must be positive). */
+int fp_mismatch_matrix(const fp_grid *g, const fp_density_series *s, double *K, fp_error *err);
+
+/* The retraining problem of a series (pointers into s and K). */
+void fp_density_series_problem(const fp_density_series *s, const double *K,
+                               fp_retrain_problem *pb);
+
+typedef struct fp_policy_study_options {
+  double cost;            /* retrain cost c */
+  double kappa;           /* 002's c_churn / c_wait */
+  double stale_threshold; /* Z_k = [true mismatch before action > stale_threshold] */
+  size_t pareto_points;   /* oracle points over c in [c/100, 100 c] (log-spaced) */
+} fp_policy_study_options;
+
+/* Run every policy spec on its exact mismatch series and the oracle; write
+ * into `dir`: policy_NN.csv per policy (period,t,signal,decision,mismatch,
+ * cumulative_cost), oracle.csv, policy_summary.csv, pareto.csv and
+ * kl_matrix.csv; print a summary table to `report` (may be NULL).
+ * Errors: FP_ERR_ARG for a bad spec (before anything is written), I/O. */
+int fp_policy_study_exact(const fp_density_series *s, const double *K, const char *const *specs,
+                          size_t nspecs, const fp_policy_study_options *opt, const char *dir,
+                          FILE *report, fp_error *err);
+
+/* The same policies driven by sample estimates: R replicas of N particles of
+ * the case; at period k the policy sees the estimate of KL(p(t_k) || ref)
+ * from the particles at t_k, where ref is a sample of q_ref (drawn from the
+ * PDE's grid q) before the first retrain and the particles at the last
+ * retrain time after it.  Each sampled schedule is scored exactly (with K)
+ * and compared with the exact-driven schedule of the same policy and with
+ * the oracle: retrains, cost ratios, retrain delays, extra and missed
+ * retrains, as replica means with Monte Carlo standard errors, written to
+ * policy_sampled.csv (docs/policies.md defines the matching of retrains).
+ * `estimator` must accept a reference sample (e.g. "wkv", "gauss"). */
+typedef struct fp_policy_sampled_options {
+  size_t particles;
+  size_t replicas;     /* >= 2 */
+  uint64_t seed;
+  double dt;           /* particle step, 0: automatic */
+  int threads;
+  const char *estimator;
+  volatile sig_atomic_t *interrupted; /* may be NULL */
+} fp_policy_sampled_options;
+
+int fp_policy_study_sampled(const fp_case *c, const fp_density_series *s, const double *K,
+                            const char *const *specs, size_t nspecs,
+                            const fp_policy_study_options *opt,
+                            const fp_policy_sampled_options *sampled, const char *dir,
+                            FILE *report, fp_error *err);
+
+/* Calibrate the debt filter's emissions (policy.h) on pilot series under a
+ * frozen deployment (q_ref never reset, as in 002's calibration): the
+ * signal is the exact kl series (so == NULL) or its estimate from R replicas
+ * of particles (so != NULL, so the emissions include estimation noise); the
+ * stale label of period k is [exact kl_k > stale_threshold]. */
+int fp_debt_calibrate_case(const fp_case *c, const fp_density_series *s, const double *K,
+                           const fp_policy_sampled_options *so, double stale_threshold,
+                           fp_debt_emissions *out, fp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FPENTROPY_POLICY_STUDY_H */

@@ -1,0 +1,84 @@
+/* fpentropy: compiled scalar expressions of the coordinates and time.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * This header contains:
+ *   - fp_constants, a list of named constants (name -> value);
+ *   - fp_expr, an expression in x, y, z (the first `dim` of them), t and named
+ *     constants, parsed once and evaluated many times;
+ *   - symbolic derivatives (used for the exact Ito divergence of D and for
+ *     drifts given as a potential).
+ *
+ * The expression syntax is libmatheval's: + - * / ^, parentheses, numbers,
+ * and the functions exp log sqrt sin cos tan cot sec csc asin acos atan acot
+ * asec acsc sinh cosh tanh coth sech csch asinh acosh atanh acoth asech acsch
+ * abs step delta nandelta erf.  The constants e and pi are predefined.
+ *
+ * Thread safety: an fp_expr keeps its variable values inside, so one object
+ * must not be evaluated by two threads at once.
+ */
+#ifndef FPENTROPY_EXPR_H
+#define FPENTROPY_EXPR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <fpentropy/problem/grid.h>
+#include <fpentropy/core/status.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fp_constants {
+  size_t count;
+  char **names;   /* owned; count entries */
+  double *values; /* owned; count entries */
+} fp_constants;
+
+/* Add or replace a named constant.  Names must be identifiers that are not
+ * x, y, z, t, e or pi.  Returns FP_OK, FP_ERR_ARG or FP_ERR_NOMEM. */
+int fp_constants_set(fp_constants *c, const char *name, double value, fp_error *err);
+
+/* Value of a constant by name; returns false if absent. */
+bool fp_constants_get(const fp_constants *c, const char *name, double *value);
+
+/* Free the names and values and zero *c.  NULL is a no-op. */
+void fp_constants_clear(fp_constants *c);
+
+typedef struct fp_expr fp_expr; /* opaque */
+
+/* Parse `text` as an expression in the first `dim` coordinates (x, y, z), t,
+ * and the names in `constants` (which may be NULL).  The constants' values
+ * are copied: later changes to `constants` do not affect *out.
+ * Errors: FP_ERR_EXPR when the text does not parse ("cannot parse") or uses a
+ * name that is not allowed (the message lists the allowed names).
+ * Ownership: the caller destroys *out with fp_expr_destroy(). */
+int fp_expr_create(const char *text, int dim, const fp_constants *constants,
+                   fp_expr **out, fp_error *err);
+
+/* Evaluate at coordinates x[0..dim-1] and time t. */
+double fp_expr_eval(fp_expr *e, const double x[FP_MAX_DIM], double t);
+
+/* d e / d x_axis (axis 0..dim-1) or d e / d t (axis == FP_EXPR_TIME), as a new
+ * expression owned by the caller. */
+#define FP_EXPR_TIME (-1)
+int fp_expr_derivative(const fp_expr *e, int axis, fp_expr **out, fp_error *err);
+
+/* Whether the (simplified) expression refers to coordinate `axis` or, with
+ * FP_EXPR_TIME, to t. */
+bool fp_expr_depends_on(const fp_expr *e, int axis);
+
+/* Whether the expression is the constant 0 after simplification. */
+bool fp_expr_is_zero(const fp_expr *e);
+
+/* The text the expression was created from (owned by e). */
+const char *fp_expr_text(const fp_expr *e);
+
+/* Destroy *e and set it to NULL.  NULL or *e == NULL is a no-op. */
+void fp_expr_destroy(fp_expr **e);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FPENTROPY_EXPR_H */

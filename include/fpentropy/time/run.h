@@ -1,0 +1,84 @@
+/* fpentropy: one complete run of a case (what `fpentropy run` does).
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * This header contains:
+ *   - fp_run_options: output directory override, progress, interruption flag;
+ *   - fp_run_result: what the run measured (for the CLI and for tests);
+ *   - fp_run_case(): build the operator, sample the densities, integrate with
+ *     CVODE, and write balance.csv, snapshots and summary.txt.
+ *
+ * Files are written atomically (to "<name>.partial", then renamed), so a run
+ * that fails or is interrupted never leaves a truncated file that looks
+ * complete: balance.csv always holds every row computed so far, and
+ * summary.txt says how the run ended.
+ */
+#ifndef FPENTROPY_RUN_H
+#define FPENTROPY_RUN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <fpentropy/balance/balance.h>
+#include <fpentropy/problem/case.h>
+#include <fpentropy/time/solver.h>
+#include <fpentropy/core/status.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fp_run_options {
+  const char *output_dir;               /* NULL: the case's [output] directory */
+  FILE *progress;                       /* NULL: no progress lines */
+  volatile sig_atomic_t *interrupted;   /* NULL, or a flag set by a signal handler */
+  bool write_files;                     /* false: compute only (tests, benchmarks) */
+  /* Called with every balance row at the case's output times (may be NULL);
+   * a non-zero return stops the run with FP_ERR_INTERRUPTED. */
+  int (*on_row)(const fp_balance_row *row, void *ctx);
+  void *row_ctx;
+  /* Called with the density (ncells values, valid during the call) at every
+   * output time (may be NULL); non-zero stops the run like on_row. */
+  int (*on_density)(double t, const double *p, size_t ncells, void *ctx);
+  void *density_ctx;
+} fp_run_options;
+
+typedef struct fp_run_result {
+  size_t rows;             /* output times completed */
+  double wall_seconds;
+  double setup_seconds;    /* operator, densities, closed form, solver setup */
+  double step_seconds;     /* CVODE time stepping */
+  double output_seconds;   /* balance diagnostics, stationary solves, files */
+  double mass_initial, mass_final;
+  double max_mass_drift;   /* max over outputs of |mass - mass(0)| / mass(0) */
+  double min_density;      /* smallest cell value over all outputs */
+  double Z_initial;        /* normalising constant of the initial density */
+  double Z_reference;      /* normalising constant of q_ref (0 if not an expression) */
+  fp_solver_stats stats;
+  char linear_solver[32];
+  /* what the verification needs to know about the run */
+  bool two_point;               /* diagonal D: every flux is two-point */
+  bool time_dependent;          /* fields depend on t */
+  bool absorbing;               /* some wall is absorbing */
+  bool split;                   /* the Hatano-Sasa split was computed */
+  bool reference_stationary;    /* q_ref is the discrete stationary density */
+  double reference_to_stationary; /* L1 distance of q_ref to p_ss at t = 0 (NAN if unknown) */
+  double stationary_residual;   /* of the last stationary solve (NAN if none) */
+  double rtol;
+} fp_run_result;
+
+/* Run case `c`.  On success and on failure `result` (may be NULL) holds what
+ * was measured up to the end.  Errors: anything the modules report, and
+ * FP_ERR_INTERRUPTED when *options->interrupted became non-zero. */
+int fp_run_case(const fp_case *c, const fp_run_options *options, fp_run_result *result,
+                fp_error *err);
+
+/* Sample the initial and reference densities of `c` on its grid and check
+ * them (what `fpentropy check` does beyond parsing), without time stepping. */
+int fp_run_check_densities(const fp_case *c, fp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FPENTROPY_RUN_H */

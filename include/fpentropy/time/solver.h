@@ -1,0 +1,105 @@
+/* fpentropy: time stepping of dp/dt = L(t) p with SUNDIALS CVODE (BDF).
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * This header contains:
+ *   - fp_solver_options (tolerances, step limits, linear solver) and
+ *     fp_solver_options_from_case();
+ *   - fp_solver: create on an operator and an initial density, advance to an
+ *     output time, read the state and CVODE's statistics, destroy.
+ *
+ * The operator is linear in p, so the Jacobian handed to CVODE is exactly L(t)
+ * (band or sparse for direct solvers, L v for GMRES).  Linear solvers: band LU
+ * (1D), KLU sparse LU, dense LU (small tests), GMRES with a fast-transform
+ * diffusion preconditioner.  With two-point fluxes (diagonal D) the
+ * semi-discrete solution is non-negative, and CVODE's inequality constraints
+ * keep every accepted step non-negative as well.
+ */
+#ifndef FPENTROPY_SOLVER_H
+#define FPENTROPY_SOLVER_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <fpentropy/problem/case.h>
+#include <fpentropy/fv/operator.h>
+#include <fpentropy/core/status.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fp_solver_options {
+  double rtol;                          /* relative tolerance */
+  double atol;                          /* absolute tolerance on p */
+  long max_steps;                       /* steps allowed between two output times */
+  double max_step;                      /* 0: no limit */
+  double initial_step;                  /* 0: CVODE's estimate */
+  fp_linear_solver_kind linear_solver;  /* FP_LINSOL_AUTO picks by size */
+  fp_preconditioner_kind preconditioner;
+  int krylov_dim;
+  bool fft_measure;                     /* plan the FFT preconditioner with FFTW_MEASURE */
+  bool nonnegative;                     /* impose p >= 0 on accepted steps */
+  /* polled in every right-hand side evaluation; when it becomes non-zero
+   * the integration stops with FP_ERR_INTERRUPTED (may be NULL) */
+  volatile sig_atomic_t *interrupted;
+} fp_solver_options;
+
+/* Options from a case's [time] and [solver] sections; nonnegative is set
+ * when the operator has two-point fluxes only (pass op) or left false. */
+void fp_solver_options_from_case(const fp_case *c, const fp_operator *op, fp_solver_options *opt);
+
+/* CVODE's run statistics (cumulative since creation). */
+typedef struct fp_solver_stats {
+  long steps, rhs_evals, lin_setups, jac_evals, nonlin_iters, nonlin_conv_fails;
+  long err_test_fails, lin_iters, lin_conv_fails, prec_evals, prec_solves, jtimes_evals;
+  int last_order;
+  double last_step;
+  long roundoff_negatives_zeroed; /* see FP_SOLVER_ROUNDOFF_NEGATIVE */
+} fp_solver_stats;
+
+/* With non-negativity imposed, output values in (-FP_SOLVER_ROUNDOFF_NEGATIVE
+ * atol, 0) are round-off of CVODE's constraint projection (seen: -9e-41 with
+ * atol 1e-15); they are set to 0 and counted in the statistics.  More
+ * negative values are never changed. */
+#define FP_SOLVER_ROUNDOFF_NEGATIVE 1e-6
+
+typedef struct fp_solver fp_solver; /* opaque */
+
+/* Set up CVODE for dp/dt = L(t) p from p(t0) = p0 (ncells values, copied).
+ * The operator must outlive the solver.
+ * Errors: FP_ERR_ARG (bad options), FP_ERR_NOMEM, FP_ERR_SOLVER (CVODE's
+ * message is included).  Ownership: fp_solver_destroy(). */
+int fp_solver_create(fp_operator *op, double t0, const double *p0, const fp_solver_options *opt,
+                     fp_solver **out, fp_error *err);
+void fp_solver_destroy(fp_solver **s);
+
+/* Integrate to exactly t_out (a CVODE stop time, so the state is a step
+ * solution, not an interpolant).  Errors: FP_ERR_SOLVER with CVODE's message
+ * (step limit, convergence or error-test failures, ...). */
+int fp_solver_advance(fp_solver *s, double t_out, fp_error *err);
+
+/* Current time and state (ncells values, owned by the solver, valid until
+ * the next advance). */
+double fp_solver_time(const fp_solver *s);
+const double *fp_solver_state(const fp_solver *s);
+
+/* dp/dt at the current time from CVODE's dense output (the derivative of
+ * the interpolating polynomial, independent of the right-hand side); before
+ * the first step it is L p.  dpdt has ncells entries. */
+int fp_solver_dense_derivative(fp_solver *s, double *dpdt, fp_error *err);
+
+void fp_solver_get_stats(const fp_solver *s, fp_solver_stats *stats);
+
+/* Name of the linear solver actually used ("band", "klu", "dense",
+ * "gmres+fft", "gmres"). */
+const char *fp_solver_linear_solver_name(const fp_solver *s);
+
+/* Print the statistics as "key: value" lines. */
+void fp_solver_print_stats(const fp_solver *s, FILE *f);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FPENTROPY_SOLVER_H */

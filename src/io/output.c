@@ -1,0 +1,573 @@
+/* fpentropy: the files a run writes (atomic files, CSV tables, snapshots).
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include <fpentropy/io/output.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error_impl.h"
+
+/* Legacy VTK readers take at most 256 characters on the title line. */
+#define VTK_TITLE_MAX 255
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* The system's text for errno value e, in caller storage (strerror_r, XSI
+ * form, because strerror is not guaranteed thread-safe). */
+static const char *errno_text(int e, char *buf, size_t size)
+{
+  if (strerror_r(e, buf, size) != 0) snprintf(buf, size, "error %d", e);
+  return buf;
+}
+
+static char *dup_string(const char *s)
+{
+  size_t len = strlen(s) + 1;
+  char *copy = malloc(len);
+  if (copy) memcpy(copy, s, len);
+  return copy;
+}
+
+/* Names must survive unquoted in CSV, VTK and whitespace-column headers. */
+static int check_name(const char *name, const char *what, size_t index, fp_error *err)
+{
+  if (!name || !*name)
+    return fp_fail(err, FP_ERR_ARG, "%s %zu has an empty name", what, index + 1);
+  for (const char *c = name; *c; c++) {
+    unsigned char u = (unsigned char)*c;
+    if (u <= ' ' || u >= 127 || u == ',' || u == '"' || u == '\'' || u == '#')
+      return fp_fail(err, FP_ERR_ARG, "%s name '%s' is not allowed: use printable characters "
+                     "other than space, comma, quotes and '#'", what, name);
+  }
+  return FP_OK;
+}
+
+static int check_distinct(const char *const *names, size_t n, const char *what, fp_error *err)
+{
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(names[i], names[j]) == 0)
+        return fp_fail(err, FP_ERR_ARG, "%s name '%s' is used twice", what, names[i]);
+  return FP_OK;
+}
+
+/* Write `text` as comment lines "# ..." (one per line of text). */
+static void write_comment_lines(FILE *fp, const char *text)
+{
+  const char *line = text;
+  while (line && *line) {
+    const char *end = strchr(line, '\n');
+    int len = end ? (int)(end - line) : (int)strlen(line);
+    fprintf(fp, "# %.*s\n", len, line);
+    line = end ? end + 1 : NULL;
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Atomic files                                                             */
+/* ------------------------------------------------------------------------ */
+
+struct fp_output_file {
+  FILE *fp;
+  char *path;    /* final name */
+  char *partial; /* path + FP_OUTPUT_PARTIAL_SUFFIX */
+};
+
+static void file_free(fp_output_file *f)
+{
+  if (!f) return;
+  free(f->path);
+  free(f->partial);
+  free(f);
+}
+
+int fp_output_file_open(const char *path, fp_output_file **out, fp_error *err)
+{
+  char reason[256];
+  int status = FP_OK;
+  if (!out) return fp_fail(err, FP_ERR_ARG, "fp_output_file_open: NULL argument");
+  *out = NULL;
+  if (!path || !*path) return fp_fail(err, FP_ERR_ARG, "fp_output_file_open: empty path");
+
+  fp_output_file *f = calloc(1, sizeof *f);
+  if (!f) return fp_fail(err, FP_ERR_NOMEM, "opening %s: out of memory", path);
+  size_t len = strlen(path);
+  f->path = dup_string(path);
+  f->partial = malloc(len + sizeof FP_OUTPUT_PARTIAL_SUFFIX);
+  if (!f->path || !f->partial) {
+    status = fp_fail(err, FP_ERR_NOMEM, "opening %s: out of memory", path);
+    goto fail;
+  }
+  memcpy(f->partial, path, len);
+  memcpy(f->partial + len, FP_OUTPUT_PARTIAL_SUFFIX, sizeof FP_OUTPUT_PARTIAL_SUFFIX);
+  f->fp = fopen(f->partial, "w");
+  if (!f->fp) {
+    status = fp_fail(err, FP_ERR_IO, "cannot create %s: %s", f->partial,
+                     errno_text(errno, reason, sizeof reason));
+    goto fail;
+  }
+  *out = f;
+  return FP_OK;
+
+fail:
+  file_free(f);
+  return status;
+}
+
+FILE *fp_output_file_stream(fp_output_file *f) { return f ? f->fp : NULL; }
+
+const char *fp_output_file_path(const fp_output_file *f) { return f ? f->path : NULL; }
+
+int fp_output_file_commit(fp_output_file **fptr, fp_error *err)
+{
+  char reason[256];
+  int status = FP_OK;
+  if (!fptr || !*fptr) return fp_fail(err, FP_ERR_ARG, "fp_output_file_commit: NULL file");
+  fp_output_file *f = *fptr;
+  *fptr = NULL;
+
+  /* The error indicator is sticky, but errno from the failed write is long
+   * gone, so no reason can be given here. */
+  if (ferror(f->fp)) {
+    status = fp_fail(err, FP_ERR_IO, "writing %s failed (a write reported an error)",
+                     f->partial);
+    goto fail;
+  }
+  if (fflush(f->fp) != 0) {
+    status = fp_fail(err, FP_ERR_IO, "writing %s failed: %s", f->partial,
+                     errno_text(errno, reason, sizeof reason));
+    goto fail;
+  }
+  /* No fsync: the guarantee is against a run that fails, is killed or is
+   * interrupted (rename is atomic), not against a power failure; an fsync
+   * per file cost more than the computation of small runs. */
+  FILE *fp = f->fp;
+  f->fp = NULL;
+  if (fclose(fp) != 0) {
+    status = fp_fail(err, FP_ERR_IO, "closing %s failed: %s", f->partial,
+                     errno_text(errno, reason, sizeof reason));
+    goto fail;
+  }
+  if (rename(f->partial, f->path) != 0) {
+    status = fp_fail(err, FP_ERR_IO, "cannot rename %s to %s: %s", f->partial, f->path,
+                     errno_text(errno, reason, sizeof reason));
+    goto fail;
+  }
+  file_free(f);
+  return FP_OK;
+
+fail:
+  if (f->fp) (void)fclose(f->fp);
+  (void)remove(f->partial);
+  file_free(f);
+  return status;
+}
+
+void fp_output_file_abort(fp_output_file **fptr)
+{
+  if (!fptr || !*fptr) return;
+  fp_output_file *f = *fptr;
+  *fptr = NULL;
+  if (f->fp) (void)fclose(f->fp);
+  (void)remove(f->partial);
+  file_free(f);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Directories and paths                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* mkdir one component; an existing directory is fine, anything else is not. */
+static int make_one_dir(const char *dir, const char *full, fp_error *err)
+{
+  char reason[256];
+  struct stat st;
+  if (mkdir(dir, 0777) == 0) return FP_OK;
+  int e = errno;
+  if (e == EEXIST) {
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return FP_OK;
+    return fp_fail(err, FP_ERR_IO, "cannot create output directory %s: %s exists and is not "
+                   "a directory", full, dir);
+  }
+  return fp_fail(err, FP_ERR_IO, "cannot create output directory %s: creating %s failed: %s",
+                 full, dir, errno_text(e, reason, sizeof reason));
+}
+
+int fp_output_mkdir(const char *path, fp_error *err)
+{
+  if (!path || !*path) return fp_fail(err, FP_ERR_ARG, "output directory: empty path");
+  char *buf = dup_string(path);
+  if (!buf) return fp_fail(err, FP_ERR_NOMEM, "output directory %s: out of memory", path);
+  int status = FP_OK;
+  /* Create every prefix that ends before a '/', then the whole path.  The
+   * root and repeated slashes give empty or existing prefixes, skipped. */
+  for (char *c = buf + 1; *c; c++) {
+    if (*c != '/' || c[-1] == '/') continue;
+    *c = '\0';
+    status = make_one_dir(buf, path, err);
+    *c = '/';
+    if (status != FP_OK) goto cleanup;
+  }
+  status = make_one_dir(buf, path, err);
+
+cleanup:
+  free(buf);
+  return status;
+}
+
+int fp_output_join(const char *dir, const char *name, char **out, fp_error *err)
+{
+  if (!out) return fp_fail(err, FP_ERR_ARG, "fp_output_join: NULL argument");
+  *out = NULL;
+  if (!name || !*name) return fp_fail(err, FP_ERR_ARG, "fp_output_join: empty file name");
+  size_t dlen = dir ? strlen(dir) : 0;
+  size_t nlen = strlen(name);
+  bool slash = dlen > 0 && dir[dlen - 1] != '/';
+  char *s = malloc(dlen + (slash ? 1 : 0) + nlen + 1);
+  if (!s) return fp_fail(err, FP_ERR_NOMEM, "fp_output_join: out of memory");
+  if (dlen) memcpy(s, dir, dlen);
+  if (slash) s[dlen++] = '/';
+  memcpy(s + dlen, name, nlen + 1);
+  *out = s;
+  return FP_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* CSV tables                                                               */
+/* ------------------------------------------------------------------------ */
+
+struct fp_output_table {
+  fp_output_file *file;
+  size_t ncols;
+  char **names; /* owned copies, for messages */
+  size_t rows;
+  bool failed;  /* a write failed: the file is no longer trustworthy */
+};
+
+static void table_free(fp_output_table *t)
+{
+  if (!t) return;
+  if (t->names)
+    for (size_t i = 0; i < t->ncols; i++) free(t->names[i]);
+  free(t->names);
+  free(t);
+}
+
+int fp_output_table_create(const char *path, const char *const *names, size_t ncols,
+                           const char *preamble, fp_output_table **out, fp_error *err)
+{
+  char reason[256];
+  int status = FP_OK;
+  if (!out) return fp_fail(err, FP_ERR_ARG, "fp_output_table_create: NULL argument");
+  *out = NULL;
+  if (!path || !names || ncols == 0)
+    return fp_fail(err, FP_ERR_ARG, "table %s: no columns given", path ? path : "(null)");
+  for (size_t i = 0; i < ncols; i++) {
+    status = check_name(names[i], "column", i, err);
+    if (status != FP_OK) return fp_fail_context(err, status, "table %s", path);
+  }
+  status = check_distinct(names, ncols, "column", err);
+  if (status != FP_OK) return fp_fail_context(err, status, "table %s", path);
+
+  fp_output_table *t = calloc(1, sizeof *t);
+  if (!t) return fp_fail(err, FP_ERR_NOMEM, "table %s: out of memory", path);
+  t->names = calloc(ncols, sizeof *t->names);
+  if (!t->names) {
+    status = fp_fail(err, FP_ERR_NOMEM, "table %s: out of memory", path);
+    goto fail;
+  }
+  t->ncols = ncols;
+  for (size_t i = 0; i < ncols; i++) {
+    t->names[i] = dup_string(names[i]);
+    if (!t->names[i]) {
+      status = fp_fail(err, FP_ERR_NOMEM, "table %s: out of memory", path);
+      goto fail;
+    }
+  }
+  status = fp_output_file_open(path, &t->file, err);
+  if (status != FP_OK) goto fail;
+  FILE *fp = fp_output_file_stream(t->file);
+  write_comment_lines(fp, preamble);
+  for (size_t i = 0; i < ncols; i++) fprintf(fp, "%s%s", i ? "," : "", names[i]);
+  fputc('\n', fp);
+  if (ferror(fp) || fflush(fp) != 0) {
+    status = fp_fail(err, FP_ERR_IO, "writing the header of %s.partial failed: %s", path,
+                     errno_text(errno, reason, sizeof reason));
+    goto fail;
+  }
+  *out = t;
+  return FP_OK;
+
+fail:
+  fp_output_file_abort(&t->file);
+  table_free(t);
+  return status;
+}
+
+int fp_output_table_append(fp_output_table *t, const double *values, size_t n, fp_error *err)
+{
+  char reason[256];
+  if (!t || !values) return fp_fail(err, FP_ERR_ARG, "fp_output_table_append: NULL argument");
+  const char *path = t->file->path;
+  if (t->failed)
+    return fp_fail(err, FP_ERR_ARG, "table %s: an earlier write failed; no more rows", path);
+  if (n != t->ncols)
+    return fp_fail(err, FP_ERR_ARG, "table %s: row %zu has %zu values for %zu columns", path,
+                   t->rows + 1, n, t->ncols);
+  /* Validate the whole row first so that a rejected row writes nothing. */
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(values[i]))
+      return fp_fail(err, FP_ERR_NUMERIC, "table %s: column '%s' of row %zu is %s; "
+                     "non-finite values are not written", path, t->names[i], t->rows + 1,
+                     isnan(values[i]) ? "NaN" : (values[i] > 0 ? "+Inf" : "-Inf"));
+  FILE *fp = fp_output_file_stream(t->file);
+  for (size_t i = 0; i < n; i++) fprintf(fp, "%s%.17g", i ? "," : "", values[i]);
+  fputc('\n', fp);
+  /* Flushed per row so that a reader following the .partial file sees whole
+   * rows. */
+  if (ferror(fp) || fflush(fp) != 0) {
+    t->failed = true;
+    return fp_fail(err, FP_ERR_IO, "table %s: writing row %zu failed: %s", path, t->rows + 1,
+                   errno_text(errno, reason, sizeof reason));
+  }
+  t->rows++;
+  return FP_OK;
+}
+
+size_t fp_output_table_rows(const fp_output_table *t) { return t ? t->rows : 0; }
+
+size_t fp_output_table_columns(const fp_output_table *t) { return t ? t->ncols : 0; }
+
+int fp_output_table_commit(fp_output_table **tptr, fp_error *err)
+{
+  if (!tptr || !*tptr) return fp_fail(err, FP_ERR_ARG, "fp_output_table_commit: NULL table");
+  fp_output_table *t = *tptr;
+  *tptr = NULL;
+  int status;
+  if (t->failed) {
+    status = fp_fail(err, FP_ERR_IO, "table %s: not committed after a failed write",
+                     t->file->path);
+    fp_output_file_abort(&t->file);
+  } else {
+    status = fp_output_file_commit(&t->file, err);
+  }
+  table_free(t);
+  return status;
+}
+
+void fp_output_table_abort(fp_output_table **tptr, bool keep_partial)
+{
+  if (!tptr || !*tptr) return;
+  fp_output_table *t = *tptr;
+  *tptr = NULL;
+  if (keep_partial) {
+    /* Close without renaming: the data stays under its ".partial" name. */
+    fp_output_file *f = t->file;
+    t->file = NULL;
+    (void)fclose(f->fp);
+    file_free(f);
+  } else {
+    fp_output_file_abort(&t->file);
+  }
+  table_free(t);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Snapshots                                                                */
+/* ------------------------------------------------------------------------ */
+
+static int check_grid(const fp_grid *g, fp_error *err)
+{
+  if (!g) return fp_fail(err, FP_ERR_ARG, "snapshot: the grid is NULL");
+  if (g->dim < 1 || g->dim > FP_MAX_DIM)
+    return fp_fail(err, FP_ERR_ARG, "snapshot: grid dimension %d (was fp_grid_init called?)",
+                   g->dim);
+  size_t count = 1;
+  for (int a = 0; a < FP_MAX_DIM; a++) {
+    if (g->n[a] < 1 || !(g->h[a] > 0.0) || !isfinite(g->h[a]) || g->n[a] > SIZE_MAX / count)
+      return fp_fail(err, FP_ERR_ARG, "snapshot: the grid is not initialised "
+                     "(call fp_grid_init first)");
+    count *= g->n[a];
+  }
+  if (count != g->ncells)
+    return fp_fail(err, FP_ERR_ARG, "snapshot: the grid is not initialised "
+                   "(call fp_grid_init first)");
+  return FP_OK;
+}
+
+/* Validate the field list: names, distinctness, values present. */
+static int check_fields(const fp_output_field *fields, size_t nfields,
+                        const fp_output_vector *vector, fp_error *err)
+{
+  int status = FP_OK;
+  if (nfields > 0 && !fields) return fp_fail(err, FP_ERR_ARG, "snapshot: fields are NULL");
+  const char **names = malloc((nfields + 1) * sizeof *names);
+  if (!names) return fp_fail(err, FP_ERR_NOMEM, "snapshot: out of memory");
+  size_t count = 0;
+  for (size_t i = 0; i < nfields; i++) {
+    status = check_name(fields[i].name, "field", i, err);
+    if (status != FP_OK) goto cleanup;
+    if (!fields[i].values) {
+      status = fp_fail(err, FP_ERR_ARG, "snapshot: field '%s' has no values", fields[i].name);
+      goto cleanup;
+    }
+    names[count++] = fields[i].name;
+  }
+  if (vector) {
+    status = check_name(vector->name, "vector field", 0, err);
+    if (status != FP_OK) goto cleanup;
+    names[count++] = vector->name;
+  }
+  status = check_distinct(names, count, "field", err);
+
+cleanup:
+  free(names);
+  return status;
+}
+
+static int nonfinite_value(const fp_grid *g, const char *path, const char *field, size_t cell,
+                           double v, fp_error *err)
+{
+  double x[FP_MAX_DIM];
+  char where[128];
+  fp_grid_cell_center(g, cell, x);
+  fp_format_point(where, sizeof where, g->dim, x);
+  return fp_fail(err, FP_ERR_NUMERIC, "snapshot %s: field '%s' is %s in cell %zu at %s; "
+                 "non-finite values are not written", path, field,
+                 isnan(v) ? "NaN" : (v > 0 ? "+Inf" : "-Inf"), cell, where);
+}
+
+/* One title line: control characters would break the VTK header. */
+static void write_vtk_title(FILE *fp, const char *title)
+{
+  const char *s = title ? title : "fpentropy snapshot";
+  size_t i = 0;
+  for (; i < VTK_TITLE_MAX && s[i]; i++) {
+    unsigned char u = (unsigned char)s[i];
+    fputc(u < ' ' || u == 127 ? ' ' : s[i], fp);
+  }
+  if (i == 0) fputs("fpentropy snapshot", fp);
+  fputc('\n', fp);
+}
+
+int fp_output_write_vtk(const char *path, const fp_grid *grid, const char *title,
+                        const fp_output_field *fields, size_t nfields,
+                        const fp_output_vector *vector, fp_error *err)
+{
+  fp_output_file *f = NULL;
+  if (!path) return fp_fail(err, FP_ERR_ARG, "fp_output_write_vtk: NULL path");
+  int status = check_grid(grid, err);
+  if (status == FP_OK && nfields == 0 && !vector)
+    status = fp_fail(err, FP_ERR_ARG, "snapshot %s: no fields to write", path);
+  if (status == FP_OK) status = check_fields(fields, nfields, vector, err);
+  if (status != FP_OK) return status;
+
+  status = fp_output_file_open(path, &f, err);
+  if (status != FP_OK) return status;
+  FILE *fp = fp_output_file_stream(f);
+  const size_t nc = grid->ncells;
+  fputs("# vtk DataFile Version 3.0\n", fp);
+  write_vtk_title(fp, title);
+  fputs("ASCII\nDATASET STRUCTURED_POINTS\n", fp);
+  fprintf(fp, "DIMENSIONS %zu %zu %zu\n", grid->n[0], grid->n[1], grid->n[2]);
+  fputs("ORIGIN", fp);
+  for (int a = 0; a < FP_MAX_DIM; a++)
+    fprintf(fp, " %.17g", a < grid->dim ? fp_grid_center(grid, a, 0) : 0.0);
+  fputs("\nSPACING", fp);
+  for (int a = 0; a < FP_MAX_DIM; a++) fprintf(fp, " %.17g", grid->h[a]);
+  fprintf(fp, "\nPOINT_DATA %zu\n", nc);
+  for (size_t k = 0; k < nfields; k++) {
+    fprintf(fp, "SCALARS %s double 1\nLOOKUP_TABLE default\n", fields[k].name);
+    for (size_t i = 0; i < nc; i++) {
+      double v = fields[k].values[i];
+      if (!isfinite(v)) {
+        status = nonfinite_value(grid, path, fields[k].name, i, v, err);
+        goto fail;
+      }
+      fprintf(fp, "%.17g\n", v);
+    }
+  }
+  if (vector) {
+    fprintf(fp, "VECTORS %s double\n", vector->name);
+    for (size_t i = 0; i < nc; i++) {
+      for (int a = 0; a < FP_MAX_DIM; a++) {
+        double v = a < grid->dim && vector->values[a] ? vector->values[a][i] : 0.0;
+        if (!isfinite(v)) {
+          status = nonfinite_value(grid, path, vector->name, i, v, err);
+          goto fail;
+        }
+        fprintf(fp, a ? " %.17g" : "%.17g", v);
+      }
+      fputc('\n', fp);
+    }
+  }
+  return fp_output_file_commit(&f, err);
+
+fail:
+  fp_output_file_abort(&f);
+  return status;
+}
+
+int fp_output_write_dat(const char *path, const fp_grid *grid, const char *title,
+                        const fp_output_field *fields, size_t nfields, fp_error *err)
+{
+  static const char *const axis_names[FP_MAX_DIM] = {"x", "y", "z"};
+  fp_output_file *f = NULL;
+  if (!path) return fp_fail(err, FP_ERR_ARG, "fp_output_write_dat: NULL path");
+  int status = check_grid(grid, err);
+  if (status == FP_OK && nfields == 0)
+    status = fp_fail(err, FP_ERR_ARG, "snapshot %s: no fields to write", path);
+  if (status == FP_OK) status = check_fields(fields, nfields, NULL, err);
+  if (status != FP_OK) return status;
+  for (size_t k = 0; k < nfields; k++)
+    for (int a = 0; a < grid->dim; a++)
+      if (strcmp(fields[k].name, axis_names[a]) == 0)
+        return fp_fail(err, FP_ERR_ARG, "snapshot %s: field name '%s' clashes with a "
+                       "coordinate column", path, fields[k].name);
+
+  status = fp_output_file_open(path, &f, err);
+  if (status != FP_OK) return status;
+  FILE *fp = fp_output_file_stream(f);
+  /* Column names first: numpy.genfromtxt(names=True) reads them from the
+   * first line. */
+  fputc('#', fp);
+  for (int a = 0; a < grid->dim; a++) fprintf(fp, " %s", axis_names[a]);
+  for (size_t k = 0; k < nfields; k++) fprintf(fp, " %s", fields[k].name);
+  fputc('\n', fp);
+  write_comment_lines(fp, title);
+  for (size_t i = 0; i < grid->ncells; i++) {
+    size_t idx[FP_MAX_DIM];
+    double x[FP_MAX_DIM];
+    fp_grid_unindex(grid, i, idx);
+    fp_grid_cell_center(grid, i, x);
+    /* gnuplot scans: a blank line before each new y row, two before each
+     * new z plane. */
+    if (i > 0 && idx[0] == 0) {
+      fputc('\n', fp);
+      if (grid->dim == 3 && idx[1] == 0) fputc('\n', fp);
+    }
+    for (int a = 0; a < grid->dim; a++) fprintf(fp, a ? " %.17g" : "%.17g", x[a]);
+    for (size_t k = 0; k < nfields; k++) {
+      double v = fields[k].values[i];
+      if (!isfinite(v)) {
+        status = nonfinite_value(grid, path, fields[k].name, i, v, err);
+        goto fail;
+      }
+      fprintf(fp, " %.17g", v);
+    }
+    fputc('\n', fp);
+  }
+  return fp_output_file_commit(&f, err);
+
+fail:
+  fp_output_file_abort(&f);
+  return status;
+}

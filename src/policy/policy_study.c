@@ -1,0 +1,626 @@
+/* fpentropy: retraining policies driven by exact PDE divergences (see
+ * policy_study.h).
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include <fpentropy/balance/balance.h>
+#include <fpentropy/streams/estimator.h>
+#include <fpentropy/fv/operator.h>
+#include <fpentropy/streams/particles.h>
+#include <fpentropy/policy/oracle.h>
+#include <fpentropy/io/output.h>
+#include <fpentropy/policy/policy.h>
+#include <fpentropy/policy/policy_study.h>
+
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error_impl.h"
+#include "problem/reference_impl.h"
+#include "streams/sampling_impl.h"
+
+typedef struct collector {
+  fp_density_series *s;
+  size_t capacity;
+  bool failed;
+} collector;
+
+static int keep_density(double t, const double *p, size_t ncells, void *ctx)
+{
+  collector *c = ctx;
+  fp_density_series *s = c->s;
+  if (s->T == c->capacity) {
+    c->failed = true;
+    return 1;
+  }
+  s->t[s->T] = t;
+  memcpy(s->p + s->T * ncells, p, ncells * sizeof *p);
+  s->T++;
+  return 0;
+}
+
+static int keep_row(const fp_balance_row *row, void *ctx)
+{
+  collector *c = ctx;
+  /* rows arrive just before the density of the same time */
+  c->s->kl[c->s->T] = row->kl;
+  c->s->dkl_dt[c->s->T] = row->dkl_dt;
+  return 0;
+}
+
+void fp_density_series_clear(fp_density_series *s)
+{
+  if (!s) return;
+  free(s->t);
+  free(s->p);
+  free(s->kl);
+  free(s->dkl_dt);
+  free(s->dt);
+  memset(s, 0, sizeof *s);
+}
+
+int fp_density_series_collect(const fp_case *c, const fp_run_options *options,
+                              fp_density_series *out, fp_error *err)
+{
+  memset(out, 0, sizeof *out);
+  if (options->on_row || options->on_density)
+    return fp_fail(err, FP_ERR_ARG, "fp_density_series_collect: the callbacks must be NULL");
+  size_t T = c->n_output_times, n = c->grid.ncells;
+  out->ncells = n;
+  out->t = malloc(T * sizeof *out->t);
+  out->p = malloc(T * n * sizeof *out->p);
+  out->kl = malloc(T * sizeof *out->kl);
+  out->dkl_dt = malloc(T * sizeof *out->dkl_dt);
+  out->dt = malloc(T * sizeof *out->dt);
+  if (!out->t || !out->p || !out->kl || !out->dkl_dt || !out->dt) {
+    fp_density_series_clear(out);
+    return fp_fail(err, FP_ERR_NOMEM, "out of memory for %zu densities of %zu cells", T, n);
+  }
+  collector col = {out, T, false};
+  fp_run_options opt = *options;
+  opt.on_row = keep_row;
+  opt.row_ctx = &col;
+  opt.on_density = keep_density;
+  opt.density_ctx = &col;
+  int rc = fp_run_case(c, &opt, NULL, err);
+  if (rc == FP_OK && out->T != T)
+    rc = fp_fail(err, FP_ERR_ARG, "expected %zu output times, got %zu", T, out->T);
+  if (rc != FP_OK) {
+    fp_density_series_clear(out);
+    return rc;
+  }
+  for (size_t k = 0; k < T; k++) out->dt[k] = k ? out->t[k] - out->t[k - 1] : 0.0;
+  return FP_OK;
+}
+
+int fp_mismatch_matrix(const fp_grid *g, const fp_density_series *s, double *K, fp_error *err)
+{
+  const size_t T = s->T, n = s->ncells;
+  double *logp = malloc(T * n * sizeof *logp);
+  if (!logp) return fp_fail(err, FP_ERR_NOMEM, "out of memory for the mismatch matrix");
+  for (size_t q = 0; q < T * n; q++)
+    logp[q] = log(s->p[q] > FP_BALANCE_FLOOR ? s->p[q] : FP_BALANCE_FLOOR);
+  int rc = FP_OK;
+  for (size_t k = 0; k < T && rc == FP_OK; k++)
+    for (size_t j = 0; j < T; j++) {
+      double sum = 0.0;
+      if (j < k) {
+        const double *pk = s->p + k * n, *lk = logp + k * n, *lj = logp + j * n;
+        for (size_t i = 0; i < n; i++) sum += pk[i] * (lk[i] - lj[i]);
+        sum *= g->cell_volume;
+        if (!isfinite(sum)) {
+          rc = fp_fail(err, FP_ERR_NUMERIC, "KL(p(t=%g) || p(t=%g)) is not finite", s->t[k], s->t[j]);
+          break;
+        }
+      }
+      K[k * T + j] = sum;
+    }
+  free(logp);
+  return rc;
+}
+
+void fp_density_series_problem(const fp_density_series *s, const double *K, fp_retrain_problem *pb)
+{
+  memset(pb, 0, sizeof *pb);
+  pb->T = s->T;
+  pb->K = K;
+  pb->D0 = s->kl;
+  pb->dt = s->dt;
+  pb->t = s->t;
+}
+
+/* One CSV per schedule: period,t,signal,decision,mismatch,cumulative_cost. */
+static int write_schedule(const char *dir, const char *name, const char *label,
+                          const fp_retrain_problem *pb, double c, const bool *schedule,
+                          const double *observed, const double *mismatch, fp_error *err)
+{
+  static const char *const cols[] = {"period", "t", "signal", "decision", "mismatch", "cumulative_cost"};
+  char *path = NULL;
+  fp_output_table *tab = NULL;
+  int rc = fp_output_join(dir, name, &path, err);
+  if (rc == FP_OK) rc = fp_output_table_create(path, cols, 6, label, &tab, err);
+  double cumulative = 0.0;
+  for (size_t k = 0; rc == FP_OK && k < pb->T; k++) {
+    cumulative += (schedule[k] ? c : 0.0) + mismatch[k] * pb->dt[k];
+    double row[6] = {(double)k, pb->t[k], observed[k], schedule[k] ? 1.0 : 0.0, mismatch[k], cumulative};
+    rc = fp_output_table_append(tab, row, 6, err);
+  }
+  if (rc == FP_OK)
+    rc = fp_output_table_commit(&tab, err);
+  else
+    fp_output_table_abort(&tab, false);
+  free(path);
+  return rc;
+}
+
+static int write_matrix(const char *dir, const fp_density_series *s, const double *K, fp_error *err)
+{
+  char *path = NULL;
+  fp_output_file *f = NULL;
+  int rc = fp_output_join(dir, "kl_matrix.csv", &path, err);
+  if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
+  free(path);
+  if (rc != FP_OK) return rc;
+  FILE *out = fp_output_file_stream(f);
+  fprintf(out, "# K[k][j] = KL(p(t_k) || p(t_j)) for j < k; row k, column j; first column t_k\nt");
+  for (size_t j = 0; j < s->T; j++) fprintf(out, ",j%zu", j);
+  fputc('\n', out);
+  for (size_t k = 0; k < s->T; k++) {
+    fprintf(out, "%.17g", s->t[k]);
+    for (size_t j = 0; j < s->T; j++) fprintf(out, ",%.17g", K[k * s->T + j]);
+    fputc('\n', out);
+  }
+  return fp_output_file_commit(&f, err);
+}
+
+typedef struct study_row {
+  const char *label;
+  fp_retrain_cost cost;
+  fp_excess_loss excess;
+} study_row;
+
+static int score(const fp_retrain_problem *pb, const fp_policy_study_options *opt,
+                 const bool *schedule, const double *observed, int *Z, study_row *row, fp_error *err)
+{
+  int rc = fp_stale_states(observed, pb->T, opt->stale_threshold, Z, err);
+  if (rc == FP_OK) rc = fp_excess_loss_compute(schedule, Z, pb->T, opt->kappa, &row->excess, err);
+  return rc;
+}
+
+int fp_policy_study_exact(const fp_density_series *s, const double *K, const char *const *specs,
+                          size_t nspecs, const fp_policy_study_options *opt, const char *dir,
+                          FILE *report, fp_error *err)
+{
+  fp_retrain_problem pb;
+  fp_density_series_problem(s, K, &pb);
+  const size_t T = s->T;
+  int rc = fp_retrain_problem_check(&pb, err);
+  if (rc != FP_OK) return rc;
+  fp_policy **policies = calloc(nspecs ? nspecs : 1, sizeof *policies);
+  study_row *rows = calloc(nspecs + 1, sizeof *rows);
+  bool *schedule = malloc(T * sizeof *schedule);
+  double *observed = malloc(T * sizeof *observed), *mismatch = malloc(T * sizeof *mismatch);
+  int *Z = malloc(T * sizeof *Z);
+  size_t npareto = opt->pareto_points ? opt->pareto_points : 1;
+  double *cs = malloc(npareto * sizeof *cs);
+  fp_pareto_point *pareto = malloc(npareto * sizeof *pareto);
+  if (!policies || !rows || !schedule || !observed || !mismatch || !Z || !cs || !pareto) {
+    rc = fp_fail(err, FP_ERR_NOMEM, "out of memory for the policy study");
+    goto out_free;
+  }
+  /* Every spec is parsed before anything runs or is written. */
+  for (size_t i = 0; i < nspecs && rc == FP_OK; i++) rc = fp_policy_create(specs[i], &policies[i], err);
+  if (rc == FP_OK) rc = fp_output_mkdir(dir, err);
+  if (rc == FP_OK) rc = write_matrix(dir, s, K, err);
+
+  /* the oracle first: the policies' regrets are relative to it */
+  if (rc == FP_OK) rc = fp_oracle_solve(&pb, opt->cost, schedule, &rows[nspecs].cost, err);
+  fp_retrain_cost check;
+  if (rc == FP_OK) rc = fp_retrain_evaluate(&pb, opt->cost, schedule, observed, mismatch, &check, err);
+  if (rc == FP_OK) rc = score(&pb, opt, schedule, observed, Z, &rows[nspecs], err);
+  if (rc == FP_OK)
+    rc = write_schedule(dir, "oracle.csv", "the cost-minimising schedule (dynamic programming over K)",
+                        &pb, opt->cost, schedule, observed, mismatch, err);
+  rows[nspecs].label = "oracle";
+  for (size_t i = 0; i < nspecs && rc == FP_OK; i++) {
+    rows[i].label = fp_policy_spec(policies[i]);
+    rc = fp_policy_run_exact(policies[i], &pb, opt->cost, schedule, observed, mismatch, &rows[i].cost, err);
+    if (rc == FP_OK) rc = score(&pb, opt, schedule, observed, Z, &rows[i], err);
+    char name[32];
+    snprintf(name, sizeof name, "policy_%02zu.csv", i);
+    if (rc == FP_OK)
+      rc = write_schedule(dir, name, rows[i].label, &pb, opt->cost, schedule, observed, mismatch, err);
+  }
+
+  /* Pareto: the oracle over c/100 .. 100 c */
+  for (size_t q = 0; q < npareto; q++)
+    cs[q] = opt->cost * pow(10.0, npareto > 1 ? -2.0 + 4.0 * (double)q / (double)(npareto - 1) : 0.0);
+  if (rc == FP_OK && opt->cost > 0.0) rc = fp_oracle_pareto(&pb, cs, npareto, pareto, err);
+  if (rc == FP_OK && opt->cost > 0.0) {
+    static const char *const cols[] = {"c", "n_retrains", "mismatch_integral", "cost"};
+    char *path = NULL;
+    fp_output_table *tab = NULL;
+    rc = fp_output_join(dir, "pareto.csv", &path, err);
+    if (rc == FP_OK) rc = fp_output_table_create(path, cols, 4, "oracle schedules for a range of retrain costs", &tab, err);
+    for (size_t q = 0; rc == FP_OK && q < npareto; q++) {
+      double row[4] = {pareto[q].c, (double)pareto[q].n_retrains, pareto[q].mismatch_integral, pareto[q].cost};
+      rc = fp_output_table_append(tab, row, 4, err);
+    }
+    if (rc == FP_OK) rc = fp_output_table_commit(&tab, err); else fp_output_table_abort(&tab, false);
+    free(path);
+  }
+
+  const double best = rows[nspecs].cost.cost;
+  if (rc == FP_OK) {
+    char *path = NULL;
+    fp_output_file *f = NULL;
+    rc = fp_output_join(dir, "policy_summary.csv", &path, err);
+    if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
+    free(path);
+    if (rc == FP_OK) {
+      FILE *out = fp_output_file_stream(f);
+      fprintf(out, "# retrain cost c = %.17g, kappa = %.17g, stale threshold = %.17g\n", opt->cost,
+              opt->kappa, opt->stale_threshold);
+      fprintf(out, "policy,file,n_retrains,mismatch_integral,cost,regret,excess_loss,unnecessary_retrains,stale_waits\n");
+      for (size_t i = 0; i <= nspecs; i++) {
+        const study_row *r = &rows[i];
+        char file[32];
+        if (i == nspecs) snprintf(file, sizeof file, "oracle.csv"); else snprintf(file, sizeof file, "policy_%02zu.csv", i);
+        fprintf(out, "\"%s\",%s,%zu,%.17g,%.17g,%.17g,%.17g,%zu,%zu\n", r->label, file, r->cost.n_retrains,
+                r->cost.mismatch_integral, r->cost.cost, r->cost.cost - best, r->excess.loss,
+                r->excess.n_unnecessary, r->excess.n_stale_wait);
+      }
+      rc = fp_output_file_commit(&f, err);
+    }
+    if (rc == FP_OK && report) {
+      fprintf(report, "%-44s %9s %12s %12s %12s %10s\n", "policy", "retrains", "mismatch", "cost",
+              "regret", "excess");
+      for (size_t i = 0; i <= nspecs; i++)
+        fprintf(report, "%-44.44s %9zu %12.5g %12.5g %12.5g %10.4g\n", rows[i].label, rows[i].cost.n_retrains,
+                rows[i].cost.mismatch_integral, rows[i].cost.cost, rows[i].cost.cost - best, rows[i].excess.loss);
+    }
+  }
+out_free:
+  if (policies)
+    for (size_t i = 0; i < nspecs; i++) fp_policy_destroy(&policies[i]);
+  free(policies);
+  free(rows);
+  free(schedule);
+  free(observed);
+  free(mismatch);
+  free(Z);
+  free(cs);
+  free(pareto);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Policies driven by sample estimates                                       */
+/* ------------------------------------------------------------------------ */
+
+typedef struct sampled_state {
+  const fp_case *c;
+  const fp_density_series *s;
+  const fp_retrain_problem *pb;
+  const fp_policy_study_options *opt;
+  const fp_policy_sampled_options *so;
+  fp_policy **policies;
+  size_t nspecs;
+  fp_estimator *est;
+  double *positions;      /* T * N * dim of the current replica */
+  size_t *alive;          /* T */
+  double *ref_points;     /* N * dim: a sample of q_ref */
+  double *cdf;            /* grid q cumulative masses */
+  gsl_rng *rng;
+  bool **exact_schedule;  /* per policy: the exact-driven schedule */
+  double *exact_cost;     /* per policy */
+  double oracle_cost;
+  bool *oracle_schedule;
+  bool *schedule;
+  double *observed, *mismatch;
+  /* per policy sums over replicas: value, value^2 */
+  double (*acc)[6][2];    /* retrains, cost ratio exact, cost ratio oracle, delay, extra, missed */
+  size_t *delay_count;
+  volatile sig_atomic_t *interrupted;
+  fp_error cb_err;
+  int status;
+  double *frozen;         /* calibration: R * T estimates under a frozen deployment, or NULL */
+} sampled_state;
+
+enum { ACC_RETRAINS, ACC_RATIO_EXACT, ACC_RATIO_ORACLE, ACC_DELAY, ACC_EXTRA, ACC_MISSED, ACC_COUNT };
+
+static int sample_signal(void *ctx, size_t k, size_t last, double exact, fp_policy_obs *obs, fp_error *err)
+{
+  sampled_state *st = ctx;
+  (void)exact;
+  const int dim = st->c->grid.dim;
+  const size_t N = st->so->particles;
+  fp_samples p = {dim, st->alive[k], st->positions + k * N * (size_t)dim};
+  fp_kl_reference ref;
+  memset(&ref, 0, sizeof ref);
+  if (last == FP_RETRAIN_NONE)
+    ref.sample = (fp_samples){dim, N, st->ref_points};
+  else
+    ref.sample = (fp_samples){dim, st->alive[last], st->positions + last * N * (size_t)dim};
+  for (int a = 0; a < FP_MAX_DIM; a++) ref.lower[a] = st->c->grid.lower[a], ref.upper[a] = st->c->grid.upper[a];
+  double kl = 0.0;
+  int rc = fp_estimator_kl(st->est, &p, &ref, &kl, err);
+  if (rc != FP_OK) return rc;
+  obs->divergence = kl;
+  return FP_OK;
+}
+
+/* Match sampled retrains to exact ones: each exact retrain e_i owns the
+ * window from the midpoint to its predecessor to the midpoint to its
+ * successor; the first sampled retrain in the window is its match (delay =
+ * sampled - exact, in periods), an exact retrain without one is missed, and
+ * sampled retrains left unmatched are extra. */
+static void match_retrains(const bool *exact, const bool *sampled, size_t T, double *delay_sum,
+                           size_t *delays, size_t *extra, size_t *missed)
+{
+  size_t nexact = 0;
+  for (size_t k = 0; k < T; k++) nexact += exact[k];
+  size_t nsampled = 0, matched = 0;
+  for (size_t k = 0; k < T; k++) nsampled += sampled[k];
+  *delays = 0;
+  *delay_sum = 0.0;
+  *missed = 0;
+  size_t prev = 0;
+  bool have_prev = false;
+  for (size_t k = 0; k < T; k++) {
+    if (!exact[k]) continue;
+    size_t next = T;
+    for (size_t q = k + 1; q < T; q++)
+      if (exact[q]) {
+        next = q;
+        break;
+      }
+    size_t lo = have_prev ? (prev + k) / 2 + 1 : 0, hi = next < T ? (k + next) / 2 : T - 1;
+    bool found = false;
+    for (size_t q = lo; q <= hi && q < T; q++)
+      if (sampled[q]) {
+        *delay_sum += (double)q - (double)k;
+        (*delays)++;
+        matched++;
+        found = true;
+        break;
+      }
+    if (!found) (*missed)++;
+    prev = k;
+    have_prev = true;
+  }
+  *extra = nsampled - matched;
+}
+
+static void accumulate(double acc[2], double v)
+{
+  acc[0] += v;
+  acc[1] += v * v;
+}
+
+static int run_replica_policies(sampled_state *st, fp_error *err)
+{
+  const size_t T = st->pb->T;
+  for (size_t i = 0; i < st->nspecs; i++) {
+    fp_policy_reset(st->policies[i]);
+    fp_retrain_cost cost;
+    int rc = fp_policy_run_signal(st->policies[i], st->pb, st->opt->cost, sample_signal, st, st->schedule,
+                                  st->observed, st->mismatch, &cost, err);
+    if (rc != FP_OK) return rc;
+    double delay_sum;
+    size_t delays, extra, missed;
+    match_retrains(st->exact_schedule[i], st->schedule, T, &delay_sum, &delays, &extra, &missed);
+    accumulate(st->acc[i][ACC_RETRAINS], (double)cost.n_retrains);
+    accumulate(st->acc[i][ACC_RATIO_EXACT], st->exact_cost[i] > 0 ? cost.cost / st->exact_cost[i] : NAN);
+    accumulate(st->acc[i][ACC_RATIO_ORACLE], st->oracle_cost > 0 ? cost.cost / st->oracle_cost : NAN);
+    if (delays) {
+      accumulate(st->acc[i][ACC_DELAY], delay_sum / (double)delays);
+      st->delay_count[i]++;
+    }
+    accumulate(st->acc[i][ACC_EXTRA], (double)extra);
+    accumulate(st->acc[i][ACC_MISSED], (double)missed);
+  }
+  return FP_OK;
+}
+
+static int keep_particles(const fp_particle_snapshot *snap, void *ctx)
+{
+  sampled_state *st = ctx;
+  const size_t N = st->so->particles;
+  const int dim = snap->dim;
+  if (snap->output == 0) {
+    /* a fresh sample of q_ref for this replica */
+    const fp_grid *g = &st->c->grid;
+    gsl_rng_set(st->rng, (unsigned long)(st->so->seed * 2654435761UL + snap->replica * 40503UL + 777UL));
+    for (size_t i = 0; i < N; i++) fp_grid_draw_point(g, st->cdf, st->rng, st->ref_points + i * (size_t)dim);
+  }
+  memcpy(st->positions + snap->output * N * (size_t)dim, snap->x, snap->alive * (size_t)dim * sizeof *snap->x);
+  st->alive[snap->output] = snap->alive;
+  if (snap->output + 1 == st->pb->T) {
+    if (st->frozen) {
+      /* calibration: the deployed model is never retrained */
+      for (size_t k = 0; k < st->pb->T && st->status == FP_OK; k++) {
+        fp_policy_obs obs = {0};
+        st->status = sample_signal(st, k, FP_RETRAIN_NONE, 0.0, &obs, &st->cb_err);
+        st->frozen[snap->replica * st->pb->T + k] = obs.divergence;
+      }
+    } else {
+      st->status = run_replica_policies(st, &st->cb_err);
+    }
+    if (st->status != FP_OK) return 1;
+  }
+  return st->interrupted && *st->interrupted ? 1 : 0;
+}
+
+static void mean_se(const double acc[2], size_t n, double *mean, double *se)
+{
+  *mean = n ? acc[0] / (double)n : NAN;
+  double var = n > 1 ? (acc[1] - (double)n * *mean * *mean) / (double)(n - 1) : NAN;
+  *se = n > 1 && var > 0 ? sqrt(var / (double)n) : (n > 1 ? 0.0 : NAN);
+}
+
+/* The sampled study; with `frozen` (R * T) it only records the estimates
+ * under a frozen deployment (calibration) and writes nothing. */
+static int sampled_run(const fp_case *c, const fp_density_series *s, const double *K,
+                       const char *const *specs, size_t nspecs, const fp_policy_study_options *opt,
+                       const fp_policy_sampled_options *so, double *frozen, const char *dir,
+                       FILE *report, fp_error *err)
+{
+  if (so->replicas < 2 || so->particles < 2)
+    return fp_fail(err, FP_ERR_ARG, "the sampled policy study needs >= 2 replicas and >= 2 particles");
+  fp_retrain_problem pb;
+  fp_density_series_problem(s, K, &pb);
+  const size_t T = s->T;
+  const int dim = c->grid.dim;
+  sampled_state st = {.c = c, .s = s, .pb = &pb, .opt = opt, .so = so, .nspecs = nspecs,
+                      .interrupted = so->interrupted, .frozen = frozen};
+  fp_operator *op = NULL;
+  fp_reference ref = {0};
+  fp_particles *particles = NULL;
+  int rc = FP_OK;
+  st.policies = calloc(nspecs + 1, sizeof *st.policies);
+  st.exact_schedule = calloc(nspecs + 1, sizeof *st.exact_schedule);
+  st.exact_cost = calloc(nspecs + 1, sizeof *st.exact_cost);
+  st.acc = calloc(nspecs + 1, sizeof *st.acc);
+  st.delay_count = calloc(nspecs + 1, sizeof *st.delay_count);
+  st.positions = malloc(T * so->particles * (size_t)dim * sizeof *st.positions);
+  st.alive = calloc(T, sizeof *st.alive);
+  st.ref_points = malloc(so->particles * (size_t)dim * sizeof *st.ref_points);
+  st.cdf = malloc(c->grid.ncells * sizeof *st.cdf);
+  st.oracle_schedule = malloc(T * sizeof *st.oracle_schedule);
+  st.schedule = malloc(T * sizeof *st.schedule);
+  st.observed = malloc(T * sizeof *st.observed);
+  st.mismatch = malloc(T * sizeof *st.mismatch);
+  st.rng = gsl_rng_alloc(gsl_rng_mt19937);
+  if (!st.policies || !st.exact_schedule || !st.exact_cost || !st.acc || !st.delay_count || !st.positions ||
+      !st.alive || !st.ref_points || !st.cdf || !st.oracle_schedule || !st.schedule || !st.observed ||
+      !st.mismatch || !st.rng) {
+    rc = fp_fail(err, FP_ERR_NOMEM, "out of memory for the sampled policy study");
+    goto out_free;
+  }
+  rc = fp_estimator_create(so->estimator, &st.est, err);
+  for (size_t i = 0; i < nspecs && rc == FP_OK; i++) {
+    rc = fp_policy_create(specs[i], &st.policies[i], err);
+    if (rc == FP_OK) {
+      st.exact_schedule[i] = malloc(T * sizeof **st.exact_schedule);
+      if (!st.exact_schedule[i]) rc = fp_fail(err, FP_ERR_NOMEM, "out of memory");
+    }
+    fp_retrain_cost cost = {0};
+    if (rc == FP_OK)
+      rc = fp_policy_run_exact(st.policies[i], &pb, opt->cost, st.exact_schedule[i], st.observed, st.mismatch,
+                               &cost, err);
+    st.exact_cost[i] = cost.cost;
+  }
+  fp_retrain_cost oracle = {0};
+  if (rc == FP_OK && !frozen) rc = fp_oracle_solve(&pb, opt->cost, st.oracle_schedule, &oracle, err);
+  st.oracle_cost = oracle.cost;
+  if (rc == FP_OK) rc = fp_operator_create(c, &op, err);
+  if (rc == FP_OK) rc = fp_reference_init(&ref, c, op, err);
+  if (rc != FP_OK) goto out_free;
+  fp_grid_cumulative_mass(&c->grid, ref.q, st.cdf);
+
+  fp_particle_options po = {.particles = so->particles, .replicas = so->replicas, .seed = so->seed,
+                            .dt = so->dt, .threads = so->threads};
+  rc = fp_particles_create(c, &po, &particles, err);
+  if (rc == FP_OK) {
+    st.status = FP_OK;
+    fp_error_clear(&st.cb_err);
+    rc = fp_particles_run(particles, keep_particles, &st, err);
+    if (st.status != FP_OK) rc = fp_fail(err, st.status, "%s", st.cb_err.message);
+  }
+  if (rc == FP_OK && !frozen) {
+    char *path = NULL;
+    fp_output_file *f = NULL;
+    rc = fp_output_join(dir, "policy_sampled.csv", &path, err);
+    if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
+    free(path);
+    if (rc == FP_OK) {
+      FILE *out = fp_output_file_stream(f);
+      fprintf(out, "# %zu replicas of %zu particles, estimator %s; mean and Monte Carlo standard error per replica\n",
+              so->replicas, so->particles, fp_estimator_spec(st.est));
+      fprintf(out, "policy,exact_retrains,exact_cost,oracle_cost,retrains,retrains_se,cost_ratio_exact,cost_ratio_exact_se,"
+                   "cost_ratio_oracle,cost_ratio_oracle_se,delay,delay_se,extra,extra_se,missed,missed_se\n");
+      if (report)
+        fprintf(report, "\nsample-driven (%s, N = %zu, R = %zu): mean ± standard error over replicas\n%-36s %14s %18s %18s %14s %12s %12s\n",
+                fp_estimator_spec(st.est), so->particles, so->replicas, "policy", "retrains", "cost/exact", "cost/oracle",
+                "delay", "extra", "missed");
+      for (size_t i = 0; i < nspecs; i++) {
+        double m[ACC_COUNT], e[ACC_COUNT];
+        for (int q = 0; q < ACC_COUNT; q++)
+          mean_se(st.acc[i][q], q == ACC_DELAY ? st.delay_count[i] : so->replicas, &m[q], &e[q]);
+        size_t exact_n = 0;
+        for (size_t k = 0; k < T; k++) exact_n += st.exact_schedule[i][k];
+        fprintf(out, "\"%s\",%zu,%.17g,%.17g", fp_policy_spec(st.policies[i]), exact_n, st.exact_cost[i], st.oracle_cost);
+        for (int q = 0; q < ACC_COUNT; q++) fprintf(out, ",%.17g,%.17g", m[q], e[q]);
+        fputc('\n', out);
+        if (report)
+          fprintf(report, "%-36.36s %6.2f ± %-5.2f %8.3f ± %-7.3f %8.3f ± %-7.3f %6.2f ± %-5.2f %5.2f ± %-4.2f %5.2f ± %-4.2f\n",
+                  fp_policy_spec(st.policies[i]), m[0], e[0], m[1], e[1], m[2], e[2], m[3], e[3], m[4], e[4], m[5], e[5]);
+      }
+      rc = fp_output_file_commit(&f, err);
+    }
+  }
+out_free:
+  if (st.policies)
+    for (size_t i = 0; i < nspecs; i++) fp_policy_destroy(&st.policies[i]);
+  if (st.exact_schedule)
+    for (size_t i = 0; i < nspecs; i++) free(st.exact_schedule[i]);
+  free(st.policies);
+  free(st.exact_schedule);
+  free(st.exact_cost);
+  free(st.acc);
+  free(st.delay_count);
+  free(st.positions);
+  free(st.alive);
+  free(st.ref_points);
+  free(st.cdf);
+  free(st.oracle_schedule);
+  free(st.schedule);
+  free(st.observed);
+  free(st.mismatch);
+  if (st.rng) gsl_rng_free(st.rng);
+  fp_estimator_destroy(&st.est);
+  fp_particles_destroy(&particles);
+  fp_reference_clear(&ref);
+  fp_operator_destroy(&op);
+  return rc;
+}
+
+int fp_policy_study_sampled(const fp_case *c, const fp_density_series *s, const double *K,
+                            const char *const *specs, size_t nspecs,
+                            const fp_policy_study_options *opt,
+                            const fp_policy_sampled_options *so, const char *dir, FILE *report,
+                            fp_error *err)
+{
+  return sampled_run(c, s, K, specs, nspecs, opt, so, NULL, dir, report, err);
+}
+
+int fp_debt_calibrate_case(const fp_case *c, const fp_density_series *s, const double *K,
+                           const fp_policy_sampled_options *so, double stale_threshold,
+                           fp_debt_emissions *out, fp_error *err)
+{
+  const size_t T = s->T;
+  const size_t R = so ? so->replicas : 1;
+  double *signal = malloc(R * T * sizeof *signal);
+  int *stale = malloc(R * T * sizeof *stale);
+  int rc = FP_OK;
+  if (!signal || !stale) {
+    rc = fp_fail(err, FP_ERR_NOMEM, "out of memory for the calibration series");
+    goto out_free;
+  }
+  if (so) {
+    fp_policy_study_options opt = {.cost = 0.0, .kappa = 1.0, .stale_threshold = stale_threshold};
+    rc = sampled_run(c, s, K, NULL, 0, &opt, so, signal, NULL, NULL, err);
+  } else {
+    memcpy(signal, s->kl, T * sizeof *signal);
+  }
+  /* the stale label is the true state: the exact mismatch of the frozen
+   * deployment against the threshold, the same for every replica */
+  for (size_t r = 0; r < R; r++)
+    for (size_t k = 0; k < T; k++) stale[r * T + k] = s->kl[k] > stale_threshold;
+  if (rc == FP_OK) rc = fp_debt_calibrate(signal, stale, R * T, out, err);
+out_free:
+  free(signal);
+  free(stale);
+  return rc;
+}

@@ -1,0 +1,392 @@
+/* fpentropy: one complete run of a case (see run.h).
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#define _POSIX_C_SOURCE 200809L
+#include <fpentropy/balance/balance.h>
+#include <fpentropy/problem/density.h>
+#include <fpentropy/fv/operator.h>
+#include <fpentropy/io/output.h>
+#include <fpentropy/time/run.h>
+#include <fpentropy/fv/stationary.h>
+#include <fpentropy/core/version.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/error_impl.h"
+#include "problem/reference_impl.h"
+
+/* Largest problem for which the Hatano-Sasa split is computed at every
+ * output time of a time-dependent case (one sparse LU per output). */
+#define FP_SPLIT_MAX_CELLS 300000
+
+/* Everything one run owns; released by run_context_free() on every path. */
+typedef struct run_context {
+  const fp_case *c;
+  const fp_run_options *opt;
+  const char *dir;
+  fp_operator *op;
+  fp_solver *solver;
+  fp_balance *balance;
+  fp_reference ref;
+  double *dpdt_dense;
+  double *p_ss;            /* stationary density for the split, NULL if none */
+  bool split;
+  double stationary_residual;
+  fp_output_table *table;
+  fp_output_table *snap_index;
+  size_t n_times;
+  double *times;           /* union of output and snapshot times */
+  size_t snapshots_written;
+  size_t negative_rows;    /* outputs with min p < 0 */
+  double worst_residual, worst_residual_a7, worst_split; /* relative to scale */
+  double min_face_sigma;
+} run_context;
+
+static void run_context_free(run_context *r)
+{
+  fp_output_table_abort(&r->table, true);
+  fp_output_table_abort(&r->snap_index, true);
+  fp_balance_destroy(&r->balance);
+  fp_solver_destroy(&r->solver);
+  fp_reference_clear(&r->ref);
+  fp_operator_destroy(&r->op);
+  free(r->dpdt_dense);
+  free(r->p_ss);
+  free(r->times);
+}
+
+static double seconds_since(const struct timespec *start)
+{
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)(now.tv_sec - start->tv_sec) + 1e-9 * (double)(now.tv_nsec - start->tv_nsec);
+}
+
+/* Sorted union of two increasing lists (exact duplicates merged). */
+static int merge_times(run_context *r, fp_error *err)
+{
+  const fp_case *c = r->c;
+  size_t na = c->n_output_times, nb = c->n_snapshot_times, i = 0, j = 0, n = 0;
+  r->times = malloc((na + nb) * sizeof *r->times);
+  if (!r->times) return fp_fail(err, FP_ERR_NOMEM, "out of memory for the output times");
+  while (i < na || j < nb) {
+    double a = i < na ? c->output_times[i] : INFINITY, b = j < nb ? c->snapshot_times[j] : INFINITY;
+    double t = a < b ? a : b;
+    if (a == t) i++;
+    if (b == t) j++;
+    r->times[n++] = t;
+  }
+  r->n_times = n;
+  return FP_OK;
+}
+
+static bool in_list(double t, const double *list, size_t n)
+{
+  for (size_t k = 0; k < n; k++)
+    if (list[k] == t) return true;
+  return false;
+}
+
+static const char *const base_columns[] = {"t", "mass", "min_p", "kl", "dkl_dt", "flux_form",
+                                           "sigma_tot", "q_hk", "boundary", "residual",
+                                           "residual_a7", "dkl_dt_fd"};
+static const char *const split_columns[] = {"sigma_hk_hs", "sigma_na", "split_residual"};
+#define N_BASE (sizeof base_columns / sizeof base_columns[0])
+#define N_SPLIT (sizeof split_columns / sizeof split_columns[0])
+#define MAX_COLUMNS (N_BASE + N_SPLIT + FP_REFERENCE_EXACT_COLUMNS)
+
+static int open_tables(run_context *r, fp_error *err)
+{
+  const char *names[MAX_COLUMNS];
+  size_t n = 0;
+  for (size_t k = 0; k < N_BASE; k++) names[n++] = base_columns[k];
+  if (r->split)
+    for (size_t k = 0; k < N_SPLIT; k++) names[n++] = split_columns[k];
+  n += fp_reference_exact_column_names(&r->ref, names + n);
+  char preamble[512];
+  char versions[256];
+  fp_library_versions(versions, sizeof versions);
+  snprintf(preamble, sizeof preamble, "case %s; %s; columns documented in docs/balance.md",
+           r->c->path, versions);
+  char *path = NULL;
+  int rc = fp_output_join(r->dir, "balance.csv", &path, err);
+  if (rc == FP_OK) rc = fp_output_table_create(path, names, n, preamble, &r->table, err);
+  free(path);
+  if (rc != FP_OK || r->c->n_snapshot_times == 0) return rc;
+  static const char *const snap_names[] = {"index", "t"};
+  rc = fp_output_join(r->dir, "snapshots.csv", &path, err);
+  if (rc == FP_OK)
+    rc = fp_output_table_create(path, snap_names, 2, "snapshot_<index>.vtk / .dat hold the fields at t",
+                                &r->snap_index, err);
+  free(path);
+  return rc;
+}
+
+static int write_snapshot(run_context *r, double t, const double *p, fp_error *err)
+{
+  const fp_grid *g = fp_operator_grid(r->op);
+  const size_t n = g->ncells;
+  const int dim = g->dim;
+  const double *J = fp_balance_current(r->balance);
+  double *components = malloc(n * (size_t)dim * sizeof *components);
+  if (!components) return fp_fail(err, FP_ERR_NOMEM, "out of memory for a snapshot");
+  /* De-interleave J into one array per axis for the writers. */
+  for (int k = 0; k < dim; k++)
+    for (size_t i = 0; i < n; i++) components[(size_t)k * n + i] = J[i * (size_t)dim + (size_t)k];
+  static const char *const current_names[FP_MAX_DIM] = {"J_x", "J_y", "J_z"};
+  fp_output_field fields[3 + FP_MAX_DIM] = {
+      {"p", p},
+      {"log_p_over_q", fp_balance_log_ratio(r->balance)},
+      {"entropy_production", fp_balance_production(r->balance)},
+  };
+  size_t nfields = 3;
+  fp_output_vector current = {"J", {NULL, NULL, NULL}};
+  for (int k = 0; k < dim; k++) current.values[k] = components + (size_t)k * n;
+  char name[64], title[128];
+  char *path = NULL;
+  int rc = FP_OK;
+  snprintf(title, sizeof title, "fpentropy %s t=%.17g", r->c->name, t);
+  if (r->c->snapshot_format & FP_SNAPSHOT_VTK) {
+    snprintf(name, sizeof name, "snapshot_%04zu.vtk", r->snapshots_written);
+    rc = fp_output_join(r->dir, name, &path, err);
+    if (rc == FP_OK) rc = fp_output_write_vtk(path, g, title, fields, nfields, &current, err);
+    free(path);
+    path = NULL;
+  }
+  if (rc == FP_OK && (r->c->snapshot_format & FP_SNAPSHOT_DAT)) {
+    for (int k = 0; k < dim; k++) fields[nfields++] = (fp_output_field){current_names[k], current.values[k]};
+    snprintf(name, sizeof name, "snapshot_%04zu.dat", r->snapshots_written);
+    rc = fp_output_join(r->dir, name, &path, err);
+    if (rc == FP_OK) rc = fp_output_write_dat(path, g, title, fields, nfields, err);
+    free(path);
+  }
+  free(components);
+  if (rc == FP_OK) {
+    double row[2] = {(double)r->snapshots_written, t};
+    rc = fp_output_table_append(r->snap_index, row, 2, err);
+  }
+  if (rc == FP_OK) r->snapshots_written++;
+  return rc;
+}
+
+/* The stationary density for the Hatano-Sasa split at time t (recomputed
+ * for time-dependent fields: the dynamics frozen at t). */
+static int update_split(run_context *r, const double *p, fp_error *err)
+{
+  if (!r->split) return FP_OK;
+  if (!fp_operator_time_dependent(r->op) && r->stationary_residual >= 0.0) return FP_OK;
+  return fp_stationary_solve(r->op, p, r->p_ss, &r->stationary_residual, err);
+}
+
+static void track_row(run_context *r, const fp_balance_row *row, fp_run_result *res)
+{
+  double scale = row->scale > 0.0 ? row->scale : 1.0;
+  double rel = fabs(row->residual) / scale, rel7 = fabs(row->residual_a7) / scale;
+  if (rel > r->worst_residual) r->worst_residual = rel;
+  if (rel7 > r->worst_residual_a7) r->worst_residual_a7 = rel7;
+  if (row->has_split) {
+    double s = fabs(row->split_residual) / (fabs(row->sigma_tot) + fabs(row->sigma_hk_hs) + fabs(row->sigma_na) + 1e-300);
+    if (s > r->worst_split) r->worst_split = s;
+  }
+  if (row->min_face_sigma < r->min_face_sigma) r->min_face_sigma = row->min_face_sigma;
+  if (row->min_p < res->min_density) res->min_density = row->min_p;
+  if (row->min_p < 0.0) r->negative_rows++;
+  double drift = fabs(row->mass - res->mass_initial) / res->mass_initial;
+  if (drift > res->max_mass_drift) res->max_mass_drift = drift;
+  res->mass_final = row->mass;
+}
+
+static int record_output(run_context *r, double t, const double *p, fp_run_result *res,
+                         fp_error *err)
+{
+  fp_balance_row row;
+  int rc = fp_operator_assemble(r->op, t, err);
+  if (rc == FP_OK) rc = update_split(r, p, err);
+  if (rc == FP_OK) rc = fp_solver_dense_derivative(r->solver, r->dpdt_dense, err);
+  if (rc == FP_OK)
+    rc = fp_balance_compute(r->balance, t, p, r->ref.q, r->dpdt_dense, r->split ? r->p_ss : NULL,
+                            &row, err);
+  if (rc != FP_OK) return rc;
+  if (res->rows == 0) res->mass_initial = row.mass;
+  track_row(r, &row, res);
+  bool is_output = in_list(t, r->c->output_times, r->c->n_output_times);
+  if (is_output && r->split && isnan(res->reference_to_stationary))
+    res->reference_to_stationary = fp_density_l1_distance(&r->c->grid, r->ref.q, r->p_ss);
+  if (is_output && r->opt->on_row && r->opt->on_row(&row, r->opt->row_ctx) != 0)
+    return fp_fail(err, FP_ERR_INTERRUPTED, "stopped by the row callback at t = %g", t);
+  if (is_output && r->opt->on_density &&
+      r->opt->on_density(t, p, r->c->grid.ncells, r->opt->density_ctx) != 0)
+    return fp_fail(err, FP_ERR_INTERRUPTED, "stopped by the density callback at t = %g", t);
+  bool is_snapshot = in_list(t, r->c->snapshot_times, r->c->n_snapshot_times);
+  if (is_output) {
+    double values[MAX_COLUMNS];
+    const double base[N_BASE] = {row.t, row.mass, row.min_p, row.kl, row.dkl_dt, row.flux_form,
+                                 row.sigma_tot, row.q_hk, row.boundary, row.residual,
+                                 row.residual_a7, row.dkl_dt_fd};
+    size_t n = 0;
+    for (size_t k = 0; k < N_BASE; k++) values[n++] = base[k];
+    if (r->split) values[n++] = row.sigma_hk_hs, values[n++] = row.sigma_na, values[n++] = row.split_residual;
+    rc = fp_reference_exact_values(&r->ref, t, p, values, &n, err);
+    if (rc == FP_OK && r->opt->write_files) rc = fp_output_table_append(r->table, values, n, err);
+    if (rc != FP_OK) return rc;
+    res->rows++;
+  }
+  if (is_snapshot && r->opt->write_files) rc = write_snapshot(r, t, p, err);
+  return rc;
+}
+
+static void write_summary(run_context *r, const fp_run_result *res, int status,
+                          const fp_error *run_err)
+{
+  if (!r->opt->write_files || !r->dir) return;
+  char *path = NULL;
+  fp_output_file *f = NULL;
+  fp_error err;
+  fp_error_clear(&err);
+  if (fp_output_join(r->dir, "summary.txt", &path, &err) != FP_OK ||
+      fp_output_file_open(path, &f, &err) != FP_OK) {
+    free(path);
+    return;
+  }
+  free(path);
+  FILE *s = fp_output_file_stream(f);
+  char versions[256];
+  fp_library_versions(versions, sizeof versions);
+  const fp_grid *g = &r->c->grid;
+  fprintf(s, "# fpentropy run summary\n");
+  fprintf(s, "status: %s\n", status == FP_OK ? "completed" : fp_strerror(status));
+  if (status != FP_OK) fprintf(s, "error: %s\n", run_err->message);
+  fprintf(s, "versions: %s\ncase: %s\n", versions, r->c->path);
+  fprintf(s, "cells: %zu (", g->ncells);
+  for (int k = 0; k < g->dim; k++) fprintf(s, "%s%zu", k ? " x " : "", g->n[k]);
+  fprintf(s, ")\noutputs_written: %zu of %zu\nsnapshots_written: %zu\n", res->rows,
+          r->c->n_output_times, r->snapshots_written);
+  fprintf(s, "wall_seconds: %.6f\nsetup_seconds: %.6f\nstep_seconds: %.6f\noutput_seconds: %.6f\n",
+          res->wall_seconds, res->setup_seconds, res->step_seconds, res->output_seconds);
+  fprintf(s, "initial_normalisation: %.17g\n", res->Z_initial);
+  fprintf(s, "reference: %s", fp_reference_describe(&r->ref));
+  if (res->Z_reference > 0) fprintf(s, " (normalisation %.17g)", res->Z_reference);
+  fprintf(s, "\nmass_initial: %.17g\nmass_final: %.17g\nmax_relative_mass_drift: %.3e\n",
+          res->mass_initial, res->mass_final, res->max_mass_drift);
+  fprintf(s, "min_density: %.6e\n", res->min_density);
+  if (r->negative_rows)
+    fprintf(s, "WARNING: the density was negative at %zu output times (full-tensor cross "
+               "diffusion is not monotone); log p and sigma_tot are meaningless in those cells\n",
+            r->negative_rows);
+  fprintf(s, "max_relative_residual_A13: %.3e\nmax_relative_residual_A7: %.3e\n",
+          r->worst_residual, r->worst_residual_a7);
+  if (r->split)
+    fprintf(s, "stationary_residual: %.3e\nmax_relative_split_residual: %.3e\n",
+            r->stationary_residual, r->worst_split);
+  if (isfinite(r->min_face_sigma)) fprintf(s, "min_face_sigma: %.3e\n", r->min_face_sigma);
+  if (r->solver) fp_solver_print_stats(r->solver, s);
+  fprintf(s, "\n# resolved case\n");
+  fp_case_print(r->c, s);
+  fp_output_file_commit(&f, &err);
+}
+
+static int setup(run_context *r, fp_run_result *res, fp_error *err)
+{
+  const fp_case *c = r->c;
+  int rc = FP_OK;
+  if (r->opt->write_files) rc = fp_output_mkdir(r->dir, err);
+  if (rc == FP_OK) rc = fp_operator_create(c, &r->op, err);
+  if (rc == FP_OK) rc = fp_reference_init(&r->ref, c, r->op, err);
+  if (rc != FP_OK) return rc;
+  res->Z_initial = r->ref.Z_initial;
+  res->two_point = fp_operator_two_point(r->op);
+  res->time_dependent = fp_operator_time_dependent(r->op);
+  res->reference_stationary = c->reference_kind == FP_REFERENCE_STATIONARY;
+  res->rtol = c->rtol;
+  res->Z_reference = r->ref.Z_reference;
+  const fp_grid *g = &c->grid;
+  bool conserving = true;
+  for (int k = 0; k < g->dim; k++) conserving &= g->bc[k] != FP_BC_ABSORBING;
+  r->split = conserving && fp_operator_two_point(r->op) && c->split != FP_SPLIT_OFF &&
+             (c->split == FP_SPLIT_ON || !fp_operator_time_dependent(r->op) ||
+              g->ncells <= FP_SPLIT_MAX_CELLS);
+  res->absorbing = !conserving;
+  res->split = r->split;
+  r->stationary_residual = -1.0;
+  r->dpdt_dense = malloc(g->ncells * sizeof *r->dpdt_dense);
+  if (r->split) r->p_ss = malloc(g->ncells * sizeof *r->p_ss);
+  if (!r->dpdt_dense || (r->split && !r->p_ss))
+    return fp_fail(err, FP_ERR_NOMEM, "out of memory for %zu cells", g->ncells);
+  fp_solver_options so;
+  fp_solver_options_from_case(c, r->op, &so);
+  so.interrupted = r->opt->interrupted;
+  rc = fp_solver_create(r->op, 0.0, r->ref.p0, &so, &r->solver, err);
+  if (rc == FP_OK) {
+    const char *name = fp_solver_linear_solver_name(r->solver);
+    snprintf(res->linear_solver, sizeof res->linear_solver, "%s", name);
+    rc = fp_balance_create(r->op, c, &r->balance, err);
+  }
+  if (rc == FP_OK) rc = merge_times(r, err);
+  if (rc == FP_OK && r->opt->write_files) rc = open_tables(r, err);
+  return rc;
+}
+
+int fp_run_case(const fp_case *c, const fp_run_options *options, fp_run_result *result,
+                fp_error *err)
+{
+  fp_run_result local;
+  fp_run_result *res = result ? result : &local;
+  memset(res, 0, sizeof *res);
+  res->min_density = INFINITY;
+  res->reference_to_stationary = NAN;
+  res->stationary_residual = NAN;
+  if (!c || !options) return fp_fail(err, FP_ERR_ARG, "fp_run_case: NULL argument");
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  run_context r = {.c = c, .opt = options, .min_face_sigma = INFINITY};
+  r.dir = options->output_dir ? options->output_dir : c->output_dir;
+  fp_error local_err;
+  fp_error *e = err ? err : &local_err;
+  fp_error_clear(e);
+
+  int rc = setup(&r, res, e);
+  res->setup_seconds = seconds_since(&start);
+  for (size_t k = 0; rc == FP_OK && k < r.n_times; k++) {
+    double t = r.times[k];
+    struct timespec phase;
+    clock_gettime(CLOCK_MONOTONIC, &phase);
+    rc = fp_solver_advance(r.solver, t, e);
+    res->step_seconds += seconds_since(&phase);
+    clock_gettime(CLOCK_MONOTONIC, &phase);
+    if (rc == FP_OK) rc = record_output(&r, t, fp_solver_state(r.solver), res, e);
+    res->output_seconds += seconds_since(&phase);
+    if (rc == FP_OK && options->interrupted && *options->interrupted)
+      rc = fp_fail(e, FP_ERR_INTERRUPTED, "interrupted at t = %g", t);
+    if (options->progress && rc == FP_OK) {
+      fp_solver_stats st;
+      fp_solver_get_stats(r.solver, &st);
+      fprintf(options->progress, "\r%s: t = %-10.4g (%3.0f%%)  steps %-7ld  %.1f s ", c->name, t,
+              100.0 * t / c->t_end, st.steps, seconds_since(&start));
+      if (k + 1 == r.n_times) fputc('\n', options->progress);
+      fflush(options->progress);
+    }
+  }
+  if (r.solver) fp_solver_get_stats(r.solver, &res->stats);
+  if (r.split && r.stationary_residual >= 0.0) res->stationary_residual = r.stationary_residual;
+  res->wall_seconds = seconds_since(&start);
+  if (rc == FP_OK && options->write_files) {
+    rc = fp_output_table_commit(&r.table, e);
+    if (rc == FP_OK && r.snap_index) rc = fp_output_table_commit(&r.snap_index, e);
+  }
+  write_summary(&r, res, rc, e);
+  run_context_free(&r);
+  return rc;
+}
+
+int fp_run_check_densities(const fp_case *c, fp_error *err)
+{
+  fp_operator *op = NULL;
+  fp_reference ref = {0};
+  int rc = fp_operator_create(c, &op, err);
+  if (rc == FP_OK) rc = fp_reference_init(&ref, c, op, err);
+  fp_reference_clear(&ref);
+  fp_operator_destroy(&op);
+  return rc;
+}
