@@ -1603,12 +1603,11 @@ static int load_policy(fp_loader *ld)
   return load_specs(ld, SEC_POLICY, "policies", &c->policies);
 }
 
-int fp_case_load(const char *path, const char *const *overrides, size_t n_overrides,
-                 fp_case **out, fp_error *err)
+/* Read a case from `text` (a string) or, when text is NULL, from the file
+ * `path`; `path` names the source in every message either way. */
+static int load_case(const char *path, const char *text, const char *const *overrides,
+                     size_t n_overrides, fp_case **out, fp_error *err)
 {
-  if (!out) return fp_fail(err, FP_ERR_ARG, "fp_case_load: out is NULL");
-  *out = NULL;
-  if (!path) return fp_fail(err, FP_ERR_ARG, "fp_case_load: path is NULL");
   if (n_overrides > 0 && !overrides)
     return fp_fail(err, FP_ERR_ARG, "fp_case_load: %zu overrides but the array is NULL",
                    n_overrides);
@@ -1626,7 +1625,10 @@ int fp_case_load(const char *path, const char *const *overrides, size_t n_overri
     rc = nomem(&ld);
     goto destroy_case;
   }
-  ld.file = fopen(path, "r");
+  /* A string is read through the same stream code as a file, so both give
+   * the same messages; fmemopen wants a non-empty buffer. */
+  ld.file = text ? (*text ? fmemopen((void *)text, strlen(text), "r") : fopen("/dev/null", "r"))
+                 : fopen(path, "r");
   if (!ld.file) {
     rc = record(&ld, 0, FP_ERR_IO, "cannot open case file '%s': %s", path, strerror(errno));
     goto destroy_case;
@@ -1661,6 +1663,24 @@ destroy_case:
   }
   *out = ld.c;
   return FP_OK;
+}
+
+int fp_case_load(const char *path, const char *const *overrides, size_t n_overrides,
+                 fp_case **out, fp_error *err)
+{
+  if (!out) return fp_fail(err, FP_ERR_ARG, "fp_case_load: out is NULL");
+  *out = NULL;
+  if (!path) return fp_fail(err, FP_ERR_ARG, "fp_case_load: path is NULL");
+  return load_case(path, NULL, overrides, n_overrides, out, err);
+}
+
+int fp_case_load_string(const char *text, const char *name, const char *const *overrides,
+                        size_t n_overrides, fp_case **out, fp_error *err)
+{
+  if (!out) return fp_fail(err, FP_ERR_ARG, "fp_case_load_string: out is NULL");
+  *out = NULL;
+  if (!text) return fp_fail(err, FP_ERR_ARG, "fp_case_load_string: text is NULL");
+  return load_case(name && *name ? name : "case", text, overrides, n_overrides, out, err);
 }
 
 /* ------------------------------------------------------------------------ */

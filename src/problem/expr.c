@@ -8,6 +8,7 @@
 #include <fpentropy/problem/expr.h>
 
 #include <ctype.h>
+#include <math.h>
 #include <matheval.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,21 @@
 
 enum { SLOT_X = 0, SLOT_Y, SLOT_Z, SLOT_T, SLOT_CONSTANT };
 
+/* A C callback in place of a parsed text (fp_expr_create_fn), or the
+ * central-difference derivative of one along `fd_axis`. */
+typedef struct fn_source {
+  fp_scalar_fn fn;
+  void *ctx;
+  unsigned depends;    /* FP_FN_DEPENDS_* */
+  int fd_axis;         /* -2: the function itself; else the axis (or FP_EXPR_TIME)
+                          of a central difference */
+  fp_scalar_fn dfn[FP_MAX_DIM + 1]; /* caller's exact derivatives (index axis, or
+                                       FP_MAX_DIM for t); NULL: differences */
+  void *dctx[FP_MAX_DIM + 1];
+} fn_source;
+
 struct fp_expr {
+  fn_source *fn;       /* non-NULL for callbacks; then evaluator is NULL */
   void *evaluator;     /* libmatheval object */
   char *text;          /* as given by the caller */
   int dim;
@@ -110,6 +125,7 @@ void fp_expr_destroy(fp_expr **e)
 {
   if (!e || !*e) return;
   fp_expr *x = *e;
+  free(x->fn);
   if (x->evaluator) evaluator_destroy(x->evaluator);
   free(x->text);
   if (x->names)
@@ -209,8 +225,34 @@ int fp_expr_create(const char *text, int dim, const fp_constants *constants, fp_
   return finish_create(x, constants, out, err);
 }
 
+/* Central difference of a callback along one axis.  The step balances the
+ * O(h^2) truncation against the O(eps/h) cancellation: h = eps^(1/3) scaled
+ * by the coordinate, which leaves a relative error of about 1e-10 on smooth
+ * functions (and exactly 0 on functions that do not depend on the axis). */
+static double fn_central_difference(const fn_source *f, const double x[FP_MAX_DIM], double t)
+{
+  const double cbrt_eps = 6.0554544523933395e-06; /* DBL_EPSILON^(1/3) */
+  double xp[FP_MAX_DIM], xm[FP_MAX_DIM];
+  for (int i = 0; i < FP_MAX_DIM; i++) xp[i] = xm[i] = x[i];
+  double tp = t, tm = t, h;
+  if (f->fd_axis == FP_EXPR_TIME) {
+    h = cbrt_eps * fmax(1.0, fabs(t));
+    tp = t + h;
+    tm = t - h;
+    h = tp - tm;
+  } else {
+    int a = f->fd_axis;
+    h = cbrt_eps * fmax(1.0, fabs(x[a]));
+    xp[a] = x[a] + h;
+    xm[a] = x[a] - h;
+    h = xp[a] - xm[a]; /* the step actually taken, after rounding */
+  }
+  return (f->fn(xp, tp, f->ctx) - f->fn(xm, tm, f->ctx)) / h;
+}
+
 double fp_expr_eval(fp_expr *e, const double x[FP_MAX_DIM], double t)
 {
+  if (e->fn) return e->fn->fd_axis == -2 ? e->fn->fn(x, t, e->fn->ctx) : fn_central_difference(e->fn, x, t);
   for (int i = 0; i < e->count; i++) {
     int s = e->slot[i];
     if (s == SLOT_T)
@@ -221,6 +263,81 @@ double fp_expr_eval(fp_expr *e, const double x[FP_MAX_DIM], double t)
   return evaluator_evaluate(e->evaluator, e->count, e->names, e->values);
 }
 
+static unsigned depends_bit(int axis)
+{
+  return axis == FP_EXPR_TIME ? FP_FN_DEPENDS_T : (1u << axis);
+}
+
+static int make_fn_expr(const fn_source *src, int dim, const char *text, fp_expr **out, fp_error *err)
+{
+  fp_expr *x = calloc(1, sizeof *x);
+  if (!x) return fp_fail(err, FP_ERR_NOMEM, "out of memory creating '%s'", text);
+  x->dim = dim;
+  x->fn = malloc(sizeof *x->fn);
+  x->text = duplicate(text);
+  if (!x->fn || !x->text) {
+    fp_expr_destroy(&x);
+    return fp_fail(err, FP_ERR_NOMEM, "out of memory creating '%s'", text);
+  }
+  *x->fn = *src;
+  *out = x;
+  return FP_OK;
+}
+
+int fp_expr_create_fn(fp_scalar_fn fn, void *ctx, int dim, unsigned depends, const char *name,
+                      fp_expr **out, fp_error *err)
+{
+  if (!out) return fp_fail(err, FP_ERR_ARG, "fp_expr_create_fn: out is NULL");
+  *out = NULL;
+  if (!fn) return fp_fail(err, FP_ERR_ARG, "fp_expr_create_fn: the function is NULL");
+  if (dim < 1 || dim > FP_MAX_DIM)
+    return fp_fail(err, FP_ERR_ARG, "fp_expr_create_fn: dimension %d is not 1, 2 or 3", dim);
+  if (depends & ~(unsigned)(FP_FN_DEPENDS_SPACE | FP_FN_DEPENDS_T))
+    return fp_fail(err, FP_ERR_ARG, "fp_expr_create_fn: unknown bits 0x%x in `depends`", depends);
+  /* Coordinates beyond the dimension do not exist. */
+  depends &= ((1u << dim) - 1u) | FP_FN_DEPENDS_T;
+  fn_source src = {.fn = fn, .ctx = ctx, .depends = depends, .fd_axis = -2};
+  char text[96];
+  snprintf(text, sizeof text, "%s", name && *name ? name : "<C function>");
+  return make_fn_expr(&src, dim, text, out, err);
+}
+
+int fp_expr_set_derivative_fn(fp_expr *e, int axis, fp_scalar_fn dfn, void *ctx, fp_error *err)
+{
+  if (!e || !e->fn || e->fn->fd_axis != -2)
+    return fp_fail(err, FP_ERR_ARG, "fp_expr_set_derivative_fn: not an expression made by "
+                                    "fp_expr_create_fn");
+  if (axis != FP_EXPR_TIME && (axis < 0 || axis >= e->dim))
+    return fp_fail(err, FP_ERR_ARG, "fp_expr_set_derivative_fn: axis %d out of range", axis);
+  int slot = axis == FP_EXPR_TIME ? FP_MAX_DIM : axis;
+  e->fn->dfn[slot] = dfn;
+  e->fn->dctx[slot] = ctx;
+  return FP_OK;
+}
+
+/* Derivative of a callback: the caller's exact one when given, 0 when the
+ * function does not depend on the axis, else a central difference. */
+static int fn_derivative(const fp_expr *e, int axis, fp_expr **out, fp_error *err)
+{
+  const fn_source *f = e->fn;
+  const char *var = axis == FP_EXPR_TIME ? "t" : coordinate_names[axis];
+  char text[160];
+  snprintf(text, sizeof text, "d(%s)/d%s", e->text, var);
+  if (f->fd_axis != -2)
+    return fp_fail(err, FP_ERR_UNSUPPORTED, "second derivatives of C functions are not "
+                                            "available ('%s')", e->text);
+  int slot = axis == FP_EXPR_TIME ? FP_MAX_DIM : axis;
+  if (f->dfn[slot]) {
+    fn_source d = {.fn = f->dfn[slot], .ctx = f->dctx[slot], .depends = f->depends, .fd_axis = -2};
+    return make_fn_expr(&d, e->dim, text, out, err);
+  }
+  if (!(f->depends & depends_bit(axis))) return fp_expr_create("0", e->dim, NULL, out, err);
+  fn_source d = *f;
+  d.fd_axis = axis;
+  for (int i = 0; i <= FP_MAX_DIM; i++) d.dfn[i] = NULL;
+  return make_fn_expr(&d, e->dim, text, out, err);
+}
+
 int fp_expr_derivative(const fp_expr *e, int axis, fp_expr **out, fp_error *err)
 {
   if (!out) return fp_fail(err, FP_ERR_ARG, "fp_expr_derivative: out is NULL");
@@ -228,6 +345,7 @@ int fp_expr_derivative(const fp_expr *e, int axis, fp_expr **out, fp_error *err)
   if (!e) return fp_fail(err, FP_ERR_ARG, "fp_expr_derivative: expression is NULL");
   if (axis != FP_EXPR_TIME && (axis < 0 || axis >= e->dim))
     return fp_fail(err, FP_ERR_ARG, "fp_expr_derivative: axis %d out of range", axis);
+  if (e->fn) return fn_derivative(e, axis, out, err);
   const char *var = axis == FP_EXPR_TIME ? "t" : coordinate_names[axis];
   fp_expr *x = calloc(1, sizeof *x);
   if (!x) return fp_fail(err, FP_ERR_NOMEM, "out of memory differentiating '%s'", e->text);
@@ -249,14 +367,19 @@ int fp_expr_derivative(const fp_expr *e, int axis, fp_expr **out, fp_error *err)
 
 bool fp_expr_depends_on(const fp_expr *e, int axis)
 {
+  if (e->fn)
+    return (axis == FP_EXPR_TIME || (axis >= 0 && axis < e->dim)) && (e->fn->depends & depends_bit(axis));
   const char *var = axis == FP_EXPR_TIME ? "t" : (axis >= 0 && axis < FP_MAX_DIM ? coordinate_names[axis] : "");
   for (int i = 0; i < e->count; i++)
     if (strcmp(e->names[i], var) == 0) return true;
   return false;
 }
 
+bool fp_expr_is_symbolic(const fp_expr *e) { return e && !e->fn; }
+
 bool fp_expr_is_zero(const fp_expr *e)
 {
+  if (e->fn) return false; /* a callback is never known to vanish everywhere */
   /* With no variables left after simplification the value is a constant. */
   return e->count == 0 && evaluator_evaluate(e->evaluator, 0, NULL, NULL) == 0.0;
 }

@@ -164,6 +164,17 @@ static int detect_linear_gaussian(fp_reference *r, fp_error *err)
     not_gaussian(r, "the drift is given through a potential");
     return FP_OK;
   }
+  /* Detection differentiates symbolically; C functions are opaque. */
+  bool symbolic = fp_expr_is_symbolic(c->initial) &&
+                  (c->reference_kind != FP_REFERENCE_EXPRESSION || fp_expr_is_symbolic(c->reference));
+  for (int i = 0; i < dim; i++) {
+    symbolic = symbolic && fp_expr_is_symbolic(c->drift[i]);
+    for (int j = 0; j < dim; j++) symbolic = symbolic && fp_expr_is_symbolic(c->diffusion[i][j]);
+  }
+  if (!symbolic) {
+    not_gaussian(r, "some coefficient or density is a C function");
+    return FP_OK;
+  }
   fp_gaussian_model *m = &r->model;
   memset(m, 0, sizeof *m);
   m->dim = dim;

@@ -142,6 +142,13 @@ typedef struct fp_case {
 int fp_case_load(const char *path, const char *const *overrides, size_t n_overrides,
                  fp_case **out, fp_error *err);
 
+/* The same from the text of a case file held in memory.  `name` stands for
+ * the file in messages ("name:line: ...") and gives the case its name (the
+ * part before ".ini"; NULL: "<string>").  Errors as fp_case_load().
+ * Ownership: fp_case_destroy(). */
+int fp_case_load_string(const char *text, const char *name, const char *const *overrides,
+                        size_t n_overrides, fp_case **out, fp_error *err);
+
 /* Destroy a case and set *c to NULL.  Accepts NULL and half-built cases. */
 void fp_case_destroy(fp_case **c);
 

@@ -56,6 +56,47 @@ typedef struct fp_expr fp_expr; /* opaque */
 int fp_expr_create(const char *text, int dim, const fp_constants *constants,
                    fp_expr **out, fp_error *err);
 
+/* A scalar coefficient as a C function of the coordinates x[0..dim-1] and
+ * time t; ctx is the caller's, passed through unchanged. */
+typedef double (*fp_scalar_fn)(const double *x, double t, void *ctx);
+
+/* What a C function depends on (fp_expr_create_fn's `depends`). */
+#define FP_FN_DEPENDS_X 0x1u
+#define FP_FN_DEPENDS_Y 0x2u
+#define FP_FN_DEPENDS_Z 0x4u
+#define FP_FN_DEPENDS_SPACE 0x7u /* x, y and z */
+#define FP_FN_DEPENDS_T 0x8u
+
+/* Wrap a C function as an expression, so that every module that takes
+ * expressions (fields, densities, the operator) takes it too.
+ *   fn, ctx   the function and its context (ctx may be NULL; the caller
+ *             keeps it alive as long as the expression);
+ *   dim       1, 2 or 3;
+ *   depends   FP_FN_DEPENDS_* bits: what fn depends on.  It is a promise:
+ *             the solver reassembles the operator in time only when some
+ *             coefficient has FP_FN_DEPENDS_T, and a derivative along an
+ *             axis that is not declared is exactly 0;
+ *   name      shown in messages and summaries (may be NULL).
+ * Derivatives (fp_expr_derivative) are the ones given with
+ * fp_expr_set_derivative_fn(), else central differences with a step of
+ * eps^(1/3) (relative error ~1e-10 on smooth functions).  A C function is not
+ * symbolic: fp_expr_is_symbolic() is false and closed-form detection treats
+ * it as not linear-Gaussian.  fn is called from the thread that evaluates
+ * the expression; it must be safe to call concurrently only if the caller
+ * evaluates concurrently.
+ * Returns FP_OK, FP_ERR_ARG (NULL fn or out, bad dim or bits), FP_ERR_NOMEM.
+ * Ownership: the caller destroys *out with fp_expr_destroy(). */
+int fp_expr_create_fn(fp_scalar_fn fn, void *ctx, int dim, unsigned depends, const char *name,
+                      fp_expr **out, fp_error *err);
+
+/* Give the exact derivative of a C-function expression along `axis`
+ * (0..dim-1, or FP_EXPR_TIME).  Returns FP_OK or FP_ERR_ARG (e not made by
+ * fp_expr_create_fn, axis out of range). */
+int fp_expr_set_derivative_fn(fp_expr *e, int axis, fp_scalar_fn dfn, void *ctx, fp_error *err);
+
+/* Whether e was parsed from text (true) or wraps a C function (false). */
+bool fp_expr_is_symbolic(const fp_expr *e);
+
 /* Evaluate at coordinates x[0..dim-1] and time t. */
 double fp_expr_eval(fp_expr *e, const double x[FP_MAX_DIM], double t);
 
