@@ -25,6 +25,7 @@
 #include <gsl/gsl_vector.h>
 
 #include "core/error_impl.h"
+#include "core/gsl_guard_impl.h"
 
 #define N FP_MAX_DIM
 
@@ -407,7 +408,7 @@ static int check_stable(int d, const double A[N][N], fp_error *err)
   return FP_OK;
 }
 
-int fp_gaussian_stationary(const fp_gaussian_frozen *f, fp_gaussian *pss, fp_error *err)
+static int gaussian_stationary_unguarded(const fp_gaussian_frozen *f, fp_gaussian *pss, fp_error *err)
 {
   spd D, Sss;
   if (!pss) return fp_fail(err, FP_ERR_ARG, "fp_gaussian_stationary: NULL argument");
@@ -686,7 +687,7 @@ static int ou_restart(fp_gaussian_ou *sol, fp_error *err)
   return FP_OK;
 }
 
-int fp_gaussian_ou_create(const fp_gaussian_model *model, fp_gaussian_ou **out, fp_error *err)
+static int gaussian_ou_create_unguarded(const fp_gaussian_model *model, fp_gaussian_ou **out, fp_error *err)
 {
   fp_gaussian_ou *sol = NULL;
   fp_gaussian_frozen f0;
@@ -738,7 +739,7 @@ fail:
   return status;
 }
 
-int fp_gaussian_ou_at(fp_gaussian_ou *sol, double t, fp_gaussian *p, fp_gaussian *dpdt,
+static int gaussian_ou_at_unguarded(fp_gaussian_ou *sol, double t, fp_gaussian *p, fp_gaussian *dpdt,
                       fp_error *err)
 {
   if (!sol || !p) return fp_fail(err, FP_ERR_ARG, "fp_gaussian_ou_at: NULL argument");
@@ -814,4 +815,31 @@ double fp_gaussian_l1_distance(const fp_grid *grid, const double *p, const doubl
   double sum = 0.0;
   for (size_t i = 0; i < grid->ncells; i++) sum += fabs(p[i] - q[i]);
   return sum * grid->cell_volume;
+}
+
+/* Public entry points: GSL's handler off for the call (core/gsl_guard_impl.h). */
+
+int fp_gaussian_stationary(const fp_gaussian_frozen *f, fp_gaussian *pss, fp_error *err)
+{
+  fp_gsl_guard guard = fp_gsl_guard_begin();
+  int rc = gaussian_stationary_unguarded(f, pss, err);
+  fp_gsl_guard_end(guard);
+  return rc;
+}
+
+int fp_gaussian_ou_create(const fp_gaussian_model *model, fp_gaussian_ou **out, fp_error *err)
+{
+  fp_gsl_guard guard = fp_gsl_guard_begin();
+  int rc = gaussian_ou_create_unguarded(model, out, err);
+  fp_gsl_guard_end(guard);
+  return rc;
+}
+
+int fp_gaussian_ou_at(fp_gaussian_ou *sol, double t, fp_gaussian *p, fp_gaussian *dpdt,
+                      fp_error *err)
+{
+  fp_gsl_guard guard = fp_gsl_guard_begin();
+  int rc = gaussian_ou_at_unguarded(sol, t, p, dpdt, err);
+  fp_gsl_guard_end(guard);
+  return rc;
 }

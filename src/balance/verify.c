@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/error_impl.h"
+#include "core/gsl_guard_impl.h"
 
 #define ROUNDOFF_ULPS 1024.0
 #define MASS_TOLERANCE 1e-12
@@ -245,7 +246,7 @@ static void report_boundary(report *r, const row_list *l, const fp_run_result *r
        worst);
 }
 
-int fp_verify_case(const fp_case *c, const fp_run_options *options, FILE *out,
+static int verify_case_unguarded(const fp_case *c, const fp_run_options *options, FILE *out,
                    fp_verify_summary *summary, fp_error *err)
 {
   memset(summary, 0, sizeof *summary);
@@ -279,4 +280,15 @@ int fp_verify_case(const fp_case *c, const fp_run_options *options, FILE *out,
           summary->failed ? "FAIL" : "PASS");
   free(list.rows);
   return FP_OK;
+}
+
+/* Public entry points: GSL's handler off for the call (core/gsl_guard_impl.h). */
+
+int fp_verify_case(const fp_case *c, const fp_run_options *options, FILE *out,
+                   fp_verify_summary *summary, fp_error *err)
+{
+  fp_gsl_guard guard = fp_gsl_guard_begin();
+  int rc = verify_case_unguarded(c, options, out, summary, err);
+  fp_gsl_guard_end(guard);
+  return rc;
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/error_impl.h"
+#include "core/gsl_guard_impl.h"
 #include "problem/reference_impl.h"
 #include "streams/sampling_impl.h"
 
@@ -59,7 +60,7 @@ void fp_density_series_clear(fp_density_series *s)
   memset(s, 0, sizeof *s);
 }
 
-int fp_density_series_collect(const fp_case *c, const fp_run_options *options,
+static int density_series_collect_unguarded(const fp_case *c, const fp_run_options *options,
                               fp_density_series *out, fp_error *err)
 {
   memset(out, 0, sizeof *out);
@@ -187,7 +188,7 @@ static int score(const fp_retrain_problem *pb, const fp_policy_study_options *op
   return rc;
 }
 
-int fp_policy_study_exact(const fp_density_series *s, const double *K, const char *const *specs,
+static int policy_study_exact_unguarded(const fp_density_series *s, const double *K, const char *const *specs,
                           size_t nspecs, const fp_policy_study_options *opt, const char *dir,
                           FILE *report, fp_error *err)
 {
@@ -586,7 +587,7 @@ out_free:
   return rc;
 }
 
-int fp_policy_study_sampled(const fp_case *c, const fp_density_series *s, const double *K,
+static int policy_study_sampled_unguarded(const fp_case *c, const fp_density_series *s, const double *K,
                             const char *const *specs, size_t nspecs,
                             const fp_policy_study_options *opt,
                             const fp_policy_sampled_options *so, const char *dir, FILE *report,
@@ -595,7 +596,7 @@ int fp_policy_study_sampled(const fp_case *c, const fp_density_series *s, const 
   return sampled_run(c, s, K, specs, nspecs, opt, so, NULL, dir, report, err);
 }
 
-int fp_debt_calibrate_case(const fp_case *c, const fp_density_series *s, const double *K,
+static int debt_calibrate_case_unguarded(const fp_case *c, const fp_density_series *s, const double *K,
                            const fp_policy_sampled_options *so, double stale_threshold,
                            fp_debt_emissions *out, fp_error *err)
 {
@@ -622,5 +623,48 @@ int fp_debt_calibrate_case(const fp_case *c, const fp_density_series *s, const d
 out_free:
   free(signal);
   free(stale);
+  return rc;
+}
+
+/* Public entry points: GSL's handler off for the call (core/gsl_guard_impl.h). */
+
+int fp_density_series_collect(const fp_case *c, const fp_run_options *options,
+                              fp_density_series *out, fp_error *err)
+{
+  fp_gsl_guard guard = fp_gsl_guard_begin();
+  int rc = density_series_collect_unguarded(c, options, out, err);
+  fp_gsl_guard_end(guard);
+  return rc;
+}
+
+int fp_policy_study_exact(const fp_density_series *s, const double *K, const char *const *specs,
+                          size_t nspecs, const fp_policy_study_options *opt, const char *dir,
+                          FILE *report, fp_error *err)
+{
+  fp_gsl_guard guard = fp_gsl_guard_begin();
+  int rc = policy_study_exact_unguarded(s, K, specs, nspecs, opt, dir, report, err);
+  fp_gsl_guard_end(guard);
+  return rc;
+}
+
+int fp_policy_study_sampled(const fp_case *c, const fp_density_series *s, const double *K,
+                            const char *const *specs, size_t nspecs,
+                            const fp_policy_study_options *opt,
+                            const fp_policy_sampled_options *so, const char *dir, FILE *report,
+                            fp_error *err)
+{
+  fp_gsl_guard guard = fp_gsl_guard_begin();
+  int rc = policy_study_sampled_unguarded(c, s, K, specs, nspecs, opt, so, dir, report, err);
+  fp_gsl_guard_end(guard);
+  return rc;
+}
+
+int fp_debt_calibrate_case(const fp_case *c, const fp_density_series *s, const double *K,
+                           const fp_policy_sampled_options *so, double stale_threshold,
+                           fp_debt_emissions *out, fp_error *err)
+{
+  fp_gsl_guard guard = fp_gsl_guard_begin();
+  int rc = debt_calibrate_case_unguarded(c, s, K, so, stale_threshold, out, err);
+  fp_gsl_guard_end(guard);
   return rc;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/error_impl.h"
+#include "core/gsl_guard_impl.h"
 #include "problem/reference_impl.h"
 #include "streams/sampling_impl.h"
 
@@ -251,7 +252,7 @@ static int prepare_reference(compare_state *s, fp_reference *ref, fp_error *err)
   return FP_OK;
 }
 
-int fp_compare_case(const fp_case *c, const fp_compare_options *opt, const fp_run_options *run,
+static int compare_case_unguarded(const fp_case *c, const fp_compare_options *opt, const fp_run_options *run,
                     const char *dir, FILE *report, fp_error *err)
 {
   if (!c || !opt || !run || !dir) return fp_fail(err, FP_ERR_ARG, "fp_compare_case: NULL argument");
@@ -310,5 +311,16 @@ out_free:
   fp_density_series_clear(&series);
   fp_reference_clear(&ref);
   fp_operator_destroy(&op);
+  return rc;
+}
+
+/* Public entry points: GSL's handler off for the call (core/gsl_guard_impl.h). */
+
+int fp_compare_case(const fp_case *c, const fp_compare_options *opt, const fp_run_options *run,
+                    const char *dir, FILE *report, fp_error *err)
+{
+  fp_gsl_guard guard = fp_gsl_guard_begin();
+  int rc = compare_case_unguarded(c, opt, run, dir, report, err);
+  fp_gsl_guard_end(guard);
   return rc;
 }

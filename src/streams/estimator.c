@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/error_impl.h"
+#include "core/gsl_guard_impl.h"
 
 /* ---- registry ---------------------------------------------------------- */
 
@@ -356,7 +357,7 @@ static unsigned available(const fp_kl_reference *ref, int dim)
   return have;
 }
 
-int fp_estimator_kl(fp_estimator *e, const fp_samples *p, const fp_kl_reference *ref, double *kl,
+static int estimator_kl_unguarded(fp_estimator *e, const fp_samples *p, const fp_kl_reference *ref, double *kl,
                     fp_error *err)
 {
   static const fp_kl_reference none; /* const: no mutable state */
@@ -480,4 +481,15 @@ double fp_est_digamma_int(size_t n)
   double x = (double)n, r = 1.0 / (x * x);
   return log(x) - 0.5 / x -
          r * (1.0 / 12 - r * (1.0 / 120 - r * (1.0 / 252 - r * (1.0 / 240 - r / 132))));
+}
+
+/* Public entry points: GSL's handler off for the call (core/gsl_guard_impl.h). */
+
+int fp_estimator_kl(fp_estimator *e, const fp_samples *p, const fp_kl_reference *ref, double *kl,
+                    fp_error *err)
+{
+  fp_gsl_guard guard = fp_gsl_guard_begin();
+  int rc = estimator_kl_unguarded(e, p, ref, kl, err);
+  fp_gsl_guard_end(guard);
+  return rc;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/error_impl.h"
+#include "core/gsl_guard_impl.h"
 #include "streams/sampling_impl.h"
 
 /* Per cell of the table: the drift a (dim values), then the lower triangle
@@ -164,7 +165,7 @@ static double default_dt(const fp_particles *p, const double *p0)
   return dt;
 }
 
-int fp_particles_create(const fp_case *c, const fp_particle_options *opt, fp_particles **out,
+static int particles_create_unguarded(const fp_case *c, const fp_particle_options *opt, fp_particles **out,
                         fp_error *err)
 {
   if (!out) return fp_fail(err, FP_ERR_ARG, "fp_particles_create: out is NULL");
@@ -357,7 +358,7 @@ static int report(fp_particles *p, size_t replica, size_t k, fp_particle_output_
   return FP_OK;
 }
 
-int fp_particles_run(fp_particles *p, fp_particle_output_fn on_output, void *ctx, fp_error *err)
+static int particles_run_unguarded(fp_particles *p, fp_particle_output_fn on_output, void *ctx, fp_error *err)
 {
   const fp_case *c = p->c;
   for (size_t r = 0; r < p->opt.replicas; r++) {
@@ -373,4 +374,23 @@ int fp_particles_run(fp_particles *p, fp_particle_output_fn on_output, void *ctx
     if (rc != FP_OK) return rc;
   }
   return FP_OK;
+}
+
+/* Public entry points: GSL's handler off for the call (core/gsl_guard_impl.h). */
+
+int fp_particles_create(const fp_case *c, const fp_particle_options *opt, fp_particles **out,
+                        fp_error *err)
+{
+  fp_gsl_guard guard = fp_gsl_guard_begin();
+  int rc = particles_create_unguarded(c, opt, out, err);
+  fp_gsl_guard_end(guard);
+  return rc;
+}
+
+int fp_particles_run(fp_particles *p, fp_particle_output_fn on_output, void *ctx, fp_error *err)
+{
+  fp_gsl_guard guard = fp_gsl_guard_begin();
+  int rc = particles_run_unguarded(p, on_output, ctx, err);
+  fp_gsl_guard_end(guard);
+  return rc;
 }

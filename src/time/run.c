@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "core/error_impl.h"
+#include "core/gsl_guard_impl.h"
 #include "problem/reference_impl.h"
 
 /* Largest problem for which the Hatano-Sasa split is computed at every
@@ -328,7 +329,7 @@ static int setup(run_context *r, fp_run_result *res, fp_error *err)
   return rc;
 }
 
-int fp_run_case(const fp_case *c, const fp_run_options *options, fp_run_result *result,
+static int run_case_unguarded(const fp_case *c, const fp_run_options *options, fp_run_result *result,
                 fp_error *err)
 {
   fp_run_result local;
@@ -380,7 +381,7 @@ int fp_run_case(const fp_case *c, const fp_run_options *options, fp_run_result *
   return rc;
 }
 
-int fp_run_check_densities(const fp_case *c, fp_error *err)
+static int run_check_densities_unguarded(const fp_case *c, fp_error *err)
 {
   fp_operator *op = NULL;
   fp_reference ref = {0};
@@ -388,5 +389,24 @@ int fp_run_check_densities(const fp_case *c, fp_error *err)
   if (rc == FP_OK) rc = fp_reference_init(&ref, c, op, err);
   fp_reference_clear(&ref);
   fp_operator_destroy(&op);
+  return rc;
+}
+
+/* Public entry points: GSL's handler off for the call (core/gsl_guard_impl.h). */
+
+int fp_run_case(const fp_case *c, const fp_run_options *options, fp_run_result *result,
+                fp_error *err)
+{
+  fp_gsl_guard guard = fp_gsl_guard_begin();
+  int rc = run_case_unguarded(c, options, result, err);
+  fp_gsl_guard_end(guard);
+  return rc;
+}
+
+int fp_run_check_densities(const fp_case *c, fp_error *err)
+{
+  fp_gsl_guard guard = fp_gsl_guard_begin();
+  int rc = run_check_densities_unguarded(c, err);
+  fp_gsl_guard_end(guard);
   return rc;
 }

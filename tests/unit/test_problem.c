@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include <fpentropy/fpentropy.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_sf_log.h>
 
 #include "test_support.h"
 
@@ -233,6 +235,48 @@ static void test_load_string_names_the_source(void **state)
   assert_non_null(strstr(err.message, "mine.ini:5"));
 }
 
+/* ---- GSL's error handler ------------------------------------------------ */
+
+static int gsl_handler_calls = 0;
+static void recording_handler(const char *reason, const char *file, int line, int gsl_errno)
+{
+  (void)reason, (void)file, (void)line, (void)gsl_errno;
+  gsl_handler_calls++; /* GSL's default would abort() here */
+}
+
+/* A density whose evaluation makes GSL fail on purpose: log of a negative
+ * number for x < 0 (gsl_sf_log, not the _e variant, reports through the
+ * handler). */
+static double failing_density(const double *x, double t, void *ctx)
+{
+  (void)t, (void)ctx;
+  return gsl_sf_log(x[0]);
+}
+
+static void test_gsl_failure_inside_a_library_call(void **state)
+{
+  (void)state;
+  gsl_error_handler_t *previous = gsl_set_error_handler(recording_handler);
+  const double minus_one[FP_MAX_DIM] = {-1, 0, 0};
+  gsl_handler_calls = 0;
+  (void)failing_density(minus_one, 0, NULL); /* outside the library the handler fires */
+  assert_true(gsl_handler_calls >= 1);
+
+  fp_error err;
+  fp_problem *p = NULL;
+  assert_int_equal(fp_problem_create(1, "gsl", &p, &err), FP_OK);
+  assert_int_equal(fp_problem_set_axis(p, 0, -1, 1, 20, FP_BC_REFLECTING, &err), FP_OK);
+  assert_int_equal(fp_problem_set_initial_fn(p, failing_density, NULL, FP_FN_DEPENDS_X, &err), FP_OK);
+  gsl_handler_calls = 0;
+  int rc = fp_problem_solve(p, &(fp_run_options){0}, NULL, &err);
+  assert_int_not_equal(rc, FP_OK); /* a clean error ... */
+  assert_true(strlen(err.message) > 0);
+  assert_int_equal(gsl_handler_calls, 0); /* ... and the handler was not called */
+  /* the caller's handler is back in place */
+  assert_true(gsl_set_error_handler(previous) == recording_handler);
+  fp_problem_destroy(&p);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -242,6 +286,7 @@ int main(void)
       cmocka_unit_test(test_setter_errors_leave_problem_unchanged),
       cmocka_unit_test(test_three_ways_agree),
       cmocka_unit_test(test_load_string_names_the_source),
+      cmocka_unit_test(test_gsl_failure_inside_a_library_call),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
