@@ -44,11 +44,11 @@ void fp_balance_destroy(fp_balance **b)
   *b = NULL;
 }
 
-int fp_balance_create(fp_operator *op, const fp_case *c, fp_balance **out, fp_error *err)
+int fp_balance_create(fp_operator *op, fp_balance **out, fp_error *err)
 {
   if (!out) return fp_fail(err, FP_ERR_ARG, "fp_balance_create: out is NULL");
   *out = NULL;
-  if (!op || !c) return fp_fail(err, FP_ERR_ARG, "fp_balance_create: NULL argument");
+  if (!op) return fp_fail(err, FP_ERR_ARG, "fp_balance_create: NULL argument");
   fp_balance *b = calloc(1, sizeof *b);
   if (!b) return fp_fail(err, FP_ERR_NOMEM, "out of memory for the balance workspace");
   b->op = op;
@@ -59,7 +59,7 @@ int fp_balance_create(fp_operator *op, const fp_case *c, fp_balance **out, fp_er
   size_t n = b->grid.ncells;
   int dim = b->grid.dim;
   int rc = FP_OK;
-  if (!fp_operator_two_point(op)) rc = fp_fields_create(c, &b->fields, err);
+  if (!fp_operator_two_point(op)) rc = fp_fields_create_spec(fp_operator_field_spec(op), &b->fields, err);
   if (rc != FP_OK) goto fail;
   b->flux = malloc(b->nfaces * sizeof *b->flux);
   b->ell = malloc(n * sizeof *b->ell);

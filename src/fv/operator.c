@@ -23,8 +23,8 @@
 enum { WALL_NONE = 0, WALL_LOWER, WALL_UPPER };
 
 struct fp_operator {
-  const fp_case *c;
   fp_grid grid;
+  fp_field_spec spec; /* the expressions are borrowed */
   fp_fields *fields;
   bool time_dependent;
   bool two_point;
@@ -411,19 +411,26 @@ int fp_operator_assemble(fp_operator *op, double t, fp_error *err)
   return FP_OK;
 }
 
-int fp_operator_create(const fp_case *c, fp_operator **out, fp_error *err)
+int fp_operator_create_on(const fp_grid *grid, const fp_field_spec *fields, fp_operator **out,
+                          fp_error *err)
 {
   if (!out) return fp_fail(err, FP_ERR_ARG, "fp_operator_create: out is NULL");
   *out = NULL;
-  if (!c) return fp_fail(err, FP_ERR_ARG, "fp_operator_create: case is NULL");
-  if (c->grid.ncells >= (size_t)FP_NO_CELL)
-    return fp_fail(err, FP_ERR_UNSUPPORTED, "%zu cells: at most %u are supported", c->grid.ncells,
+  if (!grid || !fields) return fp_fail(err, FP_ERR_ARG, "fp_operator_create: NULL argument");
+  if (fields->dim != grid->dim)
+    return fp_fail(err, FP_ERR_ARG, "fp_operator_create: the fields are %d-dimensional, the grid "
+                   "%d-dimensional", fields->dim, grid->dim);
+  fp_grid g = *grid;
+  int rc = fp_grid_init(&g, err);
+  if (rc != FP_OK) return rc;
+  if (g.ncells >= (size_t)FP_NO_CELL)
+    return fp_fail(err, FP_ERR_UNSUPPORTED, "%zu cells: at most %u are supported", g.ncells,
                    (unsigned)FP_NO_CELL - 1);
   fp_operator *o = calloc(1, sizeof *o);
   if (!o) return fp_fail(err, FP_ERR_NOMEM, "out of memory creating the operator");
-  o->c = c;
-  o->grid = c->grid;
-  int rc = fp_fields_create(c, &o->fields, err);
+  o->grid = g;
+  o->spec = *fields;
+  rc = fp_fields_create_spec(&o->spec, &o->fields, err);
   if (rc == FP_OK) {
     o->time_dependent = fp_fields_time_dependent(o->fields);
     o->two_point = fp_fields_diagonal(o->fields) || o->grid.dim == 1;
@@ -438,6 +445,19 @@ int fp_operator_create(const fp_case *c, fp_operator **out, fp_error *err)
   *out = o;
   return FP_OK;
 }
+
+int fp_operator_create(const fp_case *c, fp_operator **out, fp_error *err)
+{
+  if (!c) {
+    if (out) *out = NULL;
+    return fp_fail(err, FP_ERR_ARG, "fp_operator_create: case is NULL");
+  }
+  fp_field_spec spec;
+  fp_case_field_spec(c, &spec);
+  return fp_operator_create_on(&c->grid, &spec, out, err);
+}
+
+const fp_field_spec *fp_operator_field_spec(const fp_operator *op) { return op ? &op->spec : NULL; }
 
 const fp_grid *fp_operator_grid(const fp_operator *op) { return &op->grid; }
 bool fp_operator_time_dependent(const fp_operator *op) { return op->time_dependent; }

@@ -3,6 +3,7 @@
 #include <fpentropy/problem/fields.h>
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/error_impl.h"
 
@@ -30,27 +31,42 @@ void fp_fields_destroy(fp_fields **f)
   *f = NULL;
 }
 
-int fp_fields_create(const fp_case *c, fp_fields **out, fp_error *err)
+void fp_case_field_spec(const fp_case *c, fp_field_spec *out)
+{
+  memset(out, 0, sizeof *out);
+  if (!c) return;
+  out->dim = c->grid.dim;
+  for (int i = 0; i < FP_MAX_DIM; i++) {
+    out->drift[i] = c->drift[i];
+    for (int j = 0; j < FP_MAX_DIM; j++) out->diffusion[i][j] = c->diffusion[i][j];
+  }
+  out->potential = c->potential;
+}
+
+int fp_fields_create_spec(const fp_field_spec *spec, fp_fields **out, fp_error *err)
 {
   if (!out) return fp_fail(err, FP_ERR_ARG, "fp_fields_create: out is NULL");
   *out = NULL;
-  if (!c) return fp_fail(err, FP_ERR_ARG, "fp_fields_create: case is NULL");
+  if (!spec) return fp_fail(err, FP_ERR_ARG, "fp_fields_create: the field spec is NULL");
+  int dim = spec->dim;
+  if (dim < 1 || dim > FP_MAX_DIM)
+    return fp_fail(err, FP_ERR_ARG, "fp_fields_create: dimension %d is not 1, 2 or 3", dim);
   fp_fields *f = calloc(1, sizeof *f);
   if (!f) return fp_fail(err, FP_ERR_NOMEM, "out of memory creating the fields");
-  int dim = c->grid.dim;
   f->dim = dim;
-  f->diagonal = c->diagonal_diffusion;
-  f->potential = c->potential;
+  f->diagonal = true;
+  f->potential = spec->potential;
   int rc = FP_OK;
   for (int i = 0; i < dim && rc == FP_OK; i++) {
-    f->drift[i] = c->drift[i];
+    f->drift[i] = spec->drift[i];
     if (!f->drift[i]) rc = fp_fail(err, FP_ERR_ARG, "fp_fields_create: drift %d missing", i);
     for (int j = 0; j < dim && rc == FP_OK; j++) {
-      f->D[i][j] = c->diffusion[i][j];
+      f->D[i][j] = spec->diffusion[i][j];
       if (!f->D[i][j]) {
         rc = fp_fail(err, FP_ERR_ARG, "fp_fields_create: diffusion %d%d missing", i, j);
         break;
       }
+      if (i != j && !fp_expr_is_zero(f->D[i][j])) f->diagonal = false;
       rc = fp_expr_derivative(f->D[i][j], j, &f->dD[i][j], err);
       if (fp_expr_depends_on(f->D[i][j], FP_EXPR_TIME)) f->time_dependent = true;
     }
@@ -65,6 +81,17 @@ int fp_fields_create(const fp_case *c, fp_fields **out, fp_error *err)
   }
   *out = f;
   return FP_OK;
+}
+
+int fp_fields_create(const fp_case *c, fp_fields **out, fp_error *err)
+{
+  if (!c) {
+    if (out) *out = NULL;
+    return fp_fail(err, FP_ERR_ARG, "fp_fields_create: case is NULL");
+  }
+  fp_field_spec spec;
+  fp_case_field_spec(c, &spec);
+  return fp_fields_create_spec(&spec, out, err);
 }
 
 bool fp_fields_time_dependent(const fp_fields *f) { return f->time_dependent; }

@@ -322,7 +322,7 @@ static int setup(run_context *r, fp_run_result *res, fp_error *err)
   if (rc == FP_OK) {
     const char *name = fp_solver_linear_solver_name(r->solver);
     snprintf(res->linear_solver, sizeof res->linear_solver, "%s", name);
-    rc = fp_balance_create(r->op, c, &r->balance, err);
+    rc = fp_balance_create(r->op, &r->balance, err);
   }
   if (rc == FP_OK) rc = merge_times(r, err);
   if (rc == FP_OK && r->opt->write_files) rc = open_tables(r, err);

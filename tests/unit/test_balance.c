@@ -43,7 +43,7 @@ static void fixture_open(fixture *f, const char *text, const char *const *ov)
   fp_error err;
   f->c = fp_test_case(text, ov);
   assert_int_equal(fp_operator_create(f->c, &f->op, &err), FP_OK);
-  assert_int_equal(fp_balance_create(f->op, f->c, &f->b, &err), FP_OK);
+  assert_int_equal(fp_balance_create(f->op, &f->b, &err), FP_OK);
   f->n = f->c->grid.ncells;
   f->p = malloc(f->n * sizeof *f->p);
   f->q = malloc(f->n * sizeof *f->q);

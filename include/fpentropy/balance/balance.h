@@ -66,9 +66,12 @@ typedef struct fp_balance_row {
 
 typedef struct fp_balance fp_balance; /* opaque */
 
-/* A workspace for operator `op` (which must outlive it). The diffusion
- * tensor at cell centres is needed for full-tensor D: pass the case. */
-int fp_balance_create(fp_operator *op, const fp_case *c, fp_balance **out, fp_error *err);
+/* A workspace for operator `op` (which must outlive it); full-tensor D takes
+ * the diffusion tensor at cell centres from the operator's field spec.
+ * Errors: FP_ERR_ARG (NULL), FP_ERR_NOMEM.  Ownership: fp_balance_destroy(). */
+int fp_balance_create(fp_operator *op, fp_balance **out, fp_error *err);
+
+/* Release a workspace; NULL and *b == NULL are no-ops; sets *b to NULL. */
 void fp_balance_destroy(fp_balance **b);
 
 /* Evaluate every column at time t (the operator must be assembled at t).

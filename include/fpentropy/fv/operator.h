@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include <fpentropy/problem/case.h>
+#include <fpentropy/problem/fields.h>
 #include <fpentropy/problem/grid.h>
 #include <fpentropy/core/status.h>
 
@@ -66,13 +67,25 @@ typedef struct fp_csr_view {
   const double *value;      /* nnz entries */
 } fp_csr_view;
 
-/* Build the operator of case `c` and assemble it at t = 0.
- * Errors: FP_ERR_NUMERIC when D_kk <= 0 or a coefficient is not finite at some
- * face (the message gives the point), FP_ERR_NOMEM, FP_ERR_UNSUPPORTED for
- * more than 2^32 - 1 cells.  The case must outlive the operator.
+/* Build the operator on `grid` (copied) for `fields` (the spec is copied; its
+ * expressions are borrowed and must outlive the operator) and assemble it at
+ * t = 0.  Errors: FP_ERR_ARG (NULL, a grid that fp_grid_init rejects, a
+ * dimension that differs from the grid's), FP_ERR_NUMERIC when D_kk <= 0 or a
+ * coefficient is not finite at some face (the message gives the point),
+ * FP_ERR_NOMEM, FP_ERR_UNSUPPORTED for more than 2^32 - 1 cells.
  * Ownership: fp_operator_destroy(). */
+int fp_operator_create_on(const fp_grid *grid, const fp_field_spec *fields, fp_operator **out,
+                          fp_error *err);
+
+/* The same on the grid and fields of case `c` (which must outlive it). */
 int fp_operator_create(const fp_case *c, fp_operator **out, fp_error *err);
+
+/* Release an operator; NULL and *op == NULL are no-ops; sets *op to NULL. */
 void fp_operator_destroy(fp_operator **op);
+
+/* The field spec the operator was built from (its expressions are the
+ * caller's), e.g. for a balance workspace of the same dynamics. */
+const fp_field_spec *fp_operator_field_spec(const fp_operator *op);
 
 const fp_grid *fp_operator_grid(const fp_operator *op);
 

@@ -36,9 +36,31 @@ typedef struct fp_field_values {
   double grad_V[FP_MAX_DIM];        /* grad V (0 without a potential) */
 } fp_field_values;
 
-/* Compile the fields of `c` (the case keeps ownership of its expressions;
- * *out holds derivatives of its own).  Ownership: fp_fields_destroy(). */
+/* What the fields are made of: the coefficient expressions of one problem
+ * (borrowed, never NULL within dim, except `potential`).  This, not the whole
+ * case, is what the numerical modules take. */
+typedef struct fp_field_spec {
+  int dim;                                   /* 1, 2 or 3 */
+  fp_expr *drift[FP_MAX_DIM];                /* Ito drift (or f with a potential) */
+  fp_expr *diffusion[FP_MAX_DIM][FP_MAX_DIM]; /* D, symmetric; [i][j], [j][i] may be
+                                                 the same object or separate ones */
+  fp_expr *potential;                        /* NULL unless a potential is given */
+} fp_field_spec;
+
+/* The field spec of case (or problem) `c`: pointers into c, valid as long as c. */
+void fp_case_field_spec(const fp_case *c, fp_field_spec *out);
+
+/* Compile fields from their spec (the expressions stay the caller's and must
+ * outlive the fields; *out holds derivatives of its own).  D is diagonal when
+ * every off-diagonal entry simplifies to 0.
+ * Errors: FP_ERR_ARG (NULL, dim out of range, a missing entry), FP_ERR_EXPR or
+ * FP_ERR_UNSUPPORTED from differentiation, FP_ERR_NOMEM.
+ * Ownership: fp_fields_destroy(). */
+int fp_fields_create_spec(const fp_field_spec *spec, fp_fields **out, fp_error *err);
+
+/* The same for the fields of case `c` (fp_case_field_spec + create_spec). */
 int fp_fields_create(const fp_case *c, fp_fields **out, fp_error *err);
+/* Release fields; NULL and *f == NULL are no-ops; sets *f to NULL. */
 void fp_fields_destroy(fp_fields **f);
 
 /* Whether any coefficient refers to t (then the operator is reassembled
