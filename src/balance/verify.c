@@ -47,9 +47,16 @@ static int collect_row(const fp_balance_row *row, void *ctx)
   return 0;
 }
 
+struct fp_verify_report {
+  char header[512];
+  size_t count, capacity;
+  fp_verify_check *checks;
+  fp_verify_summary summary;
+  bool failed_alloc;
+};
+
 typedef struct report {
-  FILE *f;
-  fp_verify_summary *summary;
+  fp_verify_report *out;
 } report;
 
 static void line(report *r, const char *verdict, const char *name, const char *fmt, ...)
@@ -57,14 +64,28 @@ static void line(report *r, const char *verdict, const char *name, const char *f
 
 static void line(report *r, const char *verdict, const char *name, const char *fmt, ...)
 {
+  fp_verify_report *rep = r->out;
+  fp_verdict v = strcmp(verdict, "PASS") == 0 ? FP_VERDICT_PASS
+                 : strcmp(verdict, "FAIL") == 0 ? FP_VERDICT_FAIL : FP_VERDICT_INFO;
+  if (v != FP_VERDICT_INFO) rep->summary.checks++;
+  if (v == FP_VERDICT_FAIL) rep->summary.failed++;
+  if (rep->count == rep->capacity) {
+    size_t cap = rep->capacity ? 2 * rep->capacity : 16;
+    fp_verify_check *grown = realloc(rep->checks, cap * sizeof *grown);
+    if (!grown) {
+      rep->failed_alloc = true;
+      return;
+    }
+    rep->checks = grown;
+    rep->capacity = cap;
+  }
+  fp_verify_check *c = &rep->checks[rep->count++];
+  c->verdict = v;
+  snprintf(c->name, sizeof c->name, "%s", name);
   va_list ap;
   va_start(ap, fmt);
-  fprintf(r->f, "%-4s  %-22s ", verdict, name);
-  vfprintf(r->f, fmt, ap);
-  fputc('\n', r->f);
+  vsnprintf(c->detail, sizeof c->detail, fmt, ap);
   va_end(ap);
-  if (strcmp(verdict, "INFO") != 0) r->summary->checks++;
-  if (strcmp(verdict, "FAIL") == 0) r->summary->failed++;
 }
 
 static const char *verdict(bool ok) { return ok ? "PASS" : "FAIL"; }
@@ -246,12 +267,15 @@ static void report_boundary(report *r, const row_list *l, const fp_run_result *r
        worst);
 }
 
-static int verify_case_unguarded(const fp_case *c, const fp_run_options *options, FILE *out,
-                   fp_verify_summary *summary, fp_error *err)
+static int verify_run_unguarded(const fp_case *c, const fp_run_options *options,
+                                fp_verify_report **out, fp_error *err)
 {
-  memset(summary, 0, sizeof *summary);
-  if (!c || !options || !out) return fp_fail(err, FP_ERR_ARG, "fp_verify_case: NULL argument");
-  if (options->on_row) return fp_fail(err, FP_ERR_ARG, "fp_verify_case: on_row must be NULL");
+  if (!out) return fp_fail(err, FP_ERR_ARG, "fp_verify_run: out is NULL");
+  *out = NULL;
+  if (!c || !options) return fp_fail(err, FP_ERR_ARG, "fp_verify_run: NULL argument");
+  if (options->on_row) return fp_fail(err, FP_ERR_ARG, "fp_verify_run: on_row must be NULL");
+  fp_verify_report *rep = calloc(1, sizeof *rep);
+  if (!rep) return fp_fail(err, FP_ERR_NOMEM, "out of memory for the verification report");
   row_list list = {0};
   fp_run_options opt = *options;
   opt.on_row = collect_row;
@@ -259,27 +283,91 @@ static int verify_case_unguarded(const fp_case *c, const fp_run_options *options
   fp_run_result res;
   int rc = fp_run_case(c, &opt, &res, err);
   if (list.failed_alloc) rc = fp_fail(err, FP_ERR_NOMEM, "out of memory collecting balance rows");
-  report r = {out, summary};
-  fprintf(out, "# fpentropy verify %s: %zu output times, %zu cells, %s fluxes%s\n", c->path,
-          list.count, c->grid.ncells, res.two_point ? "two-point" : "full-tensor",
-          res.time_dependent ? ", time-dependent fields" : "");
+  report r = {rep};
+  snprintf(rep->header, sizeof rep->header, "fpentropy verify %s: %zu output times, %zu cells, "
+           "%s fluxes%s", c->path, list.count, c->grid.ncells,
+           res.two_point ? "two-point" : "full-tensor",
+           res.time_dependent ? ", time-dependent fields" : "");
   if (rc != FP_OK || list.count == 0) {
     line(&r, "FAIL", "run", "the run did not complete: %s", err ? err->message : fp_strerror(rc));
-    free(list.rows);
-    return rc;
+  } else {
+    check_conservation(&r, &list, &res);
+    check_positivity(&r, &list, &res);
+    check_identities(&r, &list, &res);
+    check_a15(&r, &list, &res);
+    check_dense_output(&r, &list, &res);
+    check_remark1(&r, &list, &res);
+    check_split(&r, &list, &res);
+    report_boundary(&r, &list, &res);
   }
-  check_conservation(&r, &list, &res);
-  check_positivity(&r, &list, &res);
-  check_identities(&r, &list, &res);
-  check_a15(&r, &list, &res);
-  check_dense_output(&r, &list, &res);
-  check_remark1(&r, &list, &res);
-  check_split(&r, &list, &res);
-  report_boundary(&r, &list, &res);
-  fprintf(out, "# %d checks, %d failed: %s\n", summary->checks, summary->failed,
-          summary->failed ? "FAIL" : "PASS");
   free(list.rows);
+  if (rep->failed_alloc) {
+    fp_verify_report_destroy(&rep);
+    return fp_fail(err, FP_ERR_NOMEM, "out of memory for the verification report");
+  }
+  *out = rep;
+  return rc;
+}
+
+void fp_verify_report_destroy(fp_verify_report **r)
+{
+  if (!r || !*r) return;
+  free((*r)->checks);
+  free(*r);
+  *r = NULL;
+}
+
+fp_verify_summary fp_verify_report_summary(const fp_verify_report *r)
+{
+  fp_verify_summary none = {0, 0};
+  return r ? r->summary : none;
+}
+
+size_t fp_verify_report_count(const fp_verify_report *r) { return r ? r->count : 0; }
+
+const fp_verify_check *fp_verify_report_check(const fp_verify_report *r, size_t i)
+{
+  return r && i < r->count ? &r->checks[i] : NULL;
+}
+
+const char *fp_verify_report_header(const fp_verify_report *r) { return r ? r->header : ""; }
+
+const char *fp_verdict_name(fp_verdict v)
+{
+  return v == FP_VERDICT_PASS ? "PASS" : v == FP_VERDICT_FAIL ? "FAIL" : "INFO";
+}
+
+int fp_verify_report_write(const fp_verify_report *r, FILE *f, fp_error *err)
+{
+  if (!r || !f) return fp_fail(err, FP_ERR_ARG, "fp_verify_report_write: NULL argument");
+  fprintf(f, "# %s\n", r->header);
+  for (size_t i = 0; i < r->count; i++)
+    fprintf(f, "%-4s  %-22s %s\n", fp_verdict_name(r->checks[i].verdict), r->checks[i].name,
+            r->checks[i].detail);
+  fprintf(f, "# %d checks, %d failed: %s\n", r->summary.checks, r->summary.failed,
+          r->summary.failed ? "FAIL" : "PASS");
+  if (fflush(f) != 0 || ferror(f))
+    return fp_fail(err, FP_ERR_IO, "cannot write the verification report");
   return FP_OK;
+}
+
+static int verify_case_unguarded(const fp_case *c, const fp_run_options *options, FILE *out,
+                                 fp_verify_summary *summary, fp_error *err)
+{
+  if (!summary || !out) return fp_fail(err, FP_ERR_ARG, "fp_verify_case: NULL argument");
+  memset(summary, 0, sizeof *summary);
+  fp_verify_report *rep = NULL;
+  int rc = verify_run_unguarded(c, options, &rep, err);
+  if (!rep) return rc;
+  *summary = rep->summary;
+  fp_error werr;
+  int wrc = fp_verify_report_write(rep, out, &werr);
+  fp_verify_report_destroy(&rep);
+  if (rc == FP_OK && wrc != FP_OK) {
+    if (err) *err = werr;
+    return wrc;
+  }
+  return rc;
 }
 
 /* Public entry points: GSL's handler off for the call (core/gsl_guard_impl.h). */
@@ -289,6 +377,15 @@ int fp_verify_case(const fp_case *c, const fp_run_options *options, FILE *out,
 {
   fp_gsl_guard guard = fp_gsl_guard_begin();
   int rc = verify_case_unguarded(c, options, out, summary, err);
+  fp_gsl_guard_end(guard);
+  return rc;
+}
+
+int fp_verify_run(const fp_case *c, const fp_run_options *options, fp_verify_report **out,
+                  fp_error *err)
+{
+  fp_gsl_guard guard = fp_gsl_guard_begin();
+  int rc = verify_run_unguarded(c, options, out, err);
   fp_gsl_guard_end(guard);
   return rc;
 }

@@ -1,6 +1,9 @@
 /* Unit tests: the problem API (problems built in code) and C-callback expressions.
  * SPDX-License-Identifier: GPL-3.0-or-later */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -277,6 +280,54 @@ static void test_gsl_failure_inside_a_library_call(void **state)
   fp_problem_destroy(&p);
 }
 
+/* ---- verification results in memory ------------------------------------- */
+
+static void test_verify_report_in_memory(void **state)
+{
+  (void)state;
+  fp_case *c = fp_test_case("[domain]\ndimension = 1\nlower = -4\nupper = 4\ncells = 120\n"
+                            "[dynamics]\ndrift = -x\ndiffusion = 1\n[initial]\ndensity = exp(-(x-1)^2)\n"
+                            "[reference]\ndensity = exp(-x^2/2)\n[time]\nend = 1\noutputs = 5\n",
+                            NULL);
+  fp_error err;
+  fp_verify_report *rep = NULL;
+  assert_int_equal(fp_verify_run(c, &(fp_run_options){0}, &rep, &err), FP_OK);
+  fp_verify_summary sum = fp_verify_report_summary(rep);
+  assert_true(sum.checks >= 5);
+  assert_int_equal(sum.failed, 0);
+  int pass = 0;
+  for (size_t i = 0; i < fp_verify_report_count(rep); i++) {
+    const fp_verify_check *k = fp_verify_report_check(rep, i);
+    assert_true(strlen(k->name) > 0);
+    pass += k->verdict == FP_VERDICT_PASS;
+  }
+  assert_int_equal(pass, sum.checks);
+  assert_null(fp_verify_report_check(rep, fp_verify_report_count(rep)));
+  /* the writer prints one line per check between the header and the verdict */
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  assert_int_equal(fp_verify_report_write(rep, f, &err), FP_OK);
+  fclose(f);
+  size_t lines = 0;
+  for (size_t i = 0; i < len; i++) lines += text[i] == '\n';
+  assert_int_equal(lines, fp_verify_report_count(rep) + 2);
+  assert_non_null(strstr(text, "failed: PASS"));
+  free(text);
+  fp_verify_report_destroy(&rep);
+  assert_null(rep);
+
+  /* a run that does not complete gives a report with a FAIL line "run" */
+  volatile sig_atomic_t stop = 1;
+  assert_int_equal(fp_verify_run(c, &(fp_run_options){.interrupted = &stop}, &rep, &err),
+                   FP_ERR_INTERRUPTED);
+  assert_non_null(rep);
+  assert_int_equal(fp_verify_report_summary(rep).failed, 1);
+  assert_string_equal(fp_verify_report_check(rep, 0)->name, "run");
+  fp_verify_report_destroy(&rep);
+  fp_case_destroy(&c);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -287,6 +338,7 @@ int main(void)
       cmocka_unit_test(test_three_ways_agree),
       cmocka_unit_test(test_load_string_names_the_source),
       cmocka_unit_test(test_gsl_failure_inside_a_library_call),
+      cmocka_unit_test(test_verify_report_in_memory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,9 +26,52 @@ typedef struct fp_verify_summary {
   int failed; /* FAIL lines */
 } fp_verify_summary;
 
-/* Run `c` with `options` (its on_row callback is used by the verification
- * and must be NULL) and write the report to `report` (and nothing else).
- * Returns the run's status; the verdict is in *summary. */
+/* The verdict of one line of the report. */
+typedef enum fp_verdict {
+  FP_VERDICT_PASS = 0,
+  FP_VERDICT_FAIL,
+  FP_VERDICT_INFO /* a fact, not a check (e.g. an absorbing wall's boundary term) */
+} fp_verdict;
+
+/* One line of the report: the check's name and what was measured. */
+typedef struct fp_verify_check {
+  fp_verdict verdict;
+  char name[32];    /* e.g. "A.13 (dD/dt budget)" */
+  char detail[256]; /* the measured number, the tolerance, where */
+} fp_verify_check;
+
+/* A verification report in memory (opaque; accessors below). */
+typedef struct fp_verify_report fp_verify_report;
+
+/* Run `c` with `options` (options->on_row must be NULL: the verification uses
+ * it) and check every statement of the appendix.  On return *out holds the
+ * report whenever one could be made: also when the run failed (then it has a
+ * FAIL line "run" and the run's status is returned).  Returns FP_OK, the
+ * run's error, FP_ERR_ARG, FP_ERR_NOMEM.  Ownership: fp_verify_report_destroy(). */
+int fp_verify_run(const fp_case *c, const fp_run_options *options, fp_verify_report **out,
+                  fp_error *err);
+
+/* Release a report; NULL and *r == NULL are no-ops; sets *r to NULL. */
+void fp_verify_report_destroy(fp_verify_report **r);
+
+/* Counts, the number of lines, the i-th line (NULL past the end), and the
+ * header ("fpentropy verify CASE: N output times, ...").  NULL-safe. */
+fp_verify_summary fp_verify_report_summary(const fp_verify_report *r);
+size_t fp_verify_report_count(const fp_verify_report *r);
+const fp_verify_check *fp_verify_report_check(const fp_verify_report *r, size_t i);
+const char *fp_verify_report_header(const fp_verify_report *r);
+
+/* "PASS", "FAIL" or "INFO". */
+const char *fp_verdict_name(fp_verdict v);
+
+/* Write the report as `fpentropy verify` prints it: "# header", one
+ * "VERDICT  name  detail" line per check, "# N checks, M failed: PASS|FAIL".
+ * Returns FP_OK, FP_ERR_ARG or FP_ERR_IO. */
+int fp_verify_report_write(const fp_verify_report *r, FILE *f, fp_error *err);
+
+/* fp_verify_run() + fp_verify_report_write() to `report` (and nothing else).
+ * Returns the run's status (or FP_ERR_IO when the report cannot be written);
+ * the verdict is in *summary. */
 int fp_verify_case(const fp_case *c, const fp_run_options *options, FILE *report,
                    fp_verify_summary *summary, fp_error *err);
 
