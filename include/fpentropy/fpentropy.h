@@ -4,7 +4,8 @@
  * Headers are grouped by pipeline stage (the same folders as src/):
  *   core/      status.h (status codes, error reports), version.h
  *   problem/   problem.h (build a problem in code), grid.h, expr.h, case.h,
- *              fields.h, density.h: what is solved
+ *              fields.h, density.h, reference.h (initial and reference
+ *              densities on the grid, closed forms): what is solved
  *   fv/        operator.h (finite-volume operator, face fluxes),
  *              stationary.h (stationary density of the discrete dynamics)
  *   time/      solver.h (CVODE stepping), run.h (one complete run)
@@ -37,6 +38,7 @@
 #include <fpentropy/problem/fields.h>
 #include <fpentropy/problem/grid.h>
 #include <fpentropy/problem/problem.h>
+#include <fpentropy/problem/reference.h>
 #include <fpentropy/streams/compare.h>
 #include <fpentropy/streams/estimator.h>
 #include <fpentropy/streams/particles.h>

@@ -17,7 +17,7 @@
 
 #include "core/error_impl.h"
 #include "core/gsl_guard_impl.h"
-#include "problem/reference_impl.h"
+#include <fpentropy/problem/reference.h>
 #include "streams/sampling_impl.h"
 
 typedef struct collector {

@@ -1,5 +1,5 @@
 /* fpentropy (internal): initial and reference densities, and the closed form
- * of linear-Gaussian cases (see reference_impl.h).
+ * of linear-Gaussian cases (see include/fpentropy/problem/reference.h).
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include <fpentropy/problem/density.h>
 #include <fpentropy/fv/stationary.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/error_impl.h"
-#include "problem/reference_impl.h"
+#include <fpentropy/problem/reference.h>
 
 /* Relative agreement demanded of "constant" derivatives at sample points:
  * far above round-off of a few dozen operations, far below any real

@@ -16,7 +16,7 @@
 
 #include "core/error_impl.h"
 #include "core/gsl_guard_impl.h"
-#include "problem/reference_impl.h"
+#include <fpentropy/problem/reference.h>
 
 /* Largest problem for which the Hatano-Sasa split is computed at every
  * output time of a time-dependent case (one sparse LU per output). */

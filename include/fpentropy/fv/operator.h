@@ -87,6 +87,7 @@ void fp_operator_destroy(fp_operator **op);
  * caller's), e.g. for a balance workspace of the same dynamics. */
 const fp_field_spec *fp_operator_field_spec(const fp_operator *op);
 
+/* The grid the operator was built on (owned by op). */
 const fp_grid *fp_operator_grid(const fp_operator *op);
 
 /* True when the fields refer to t (L must be reassembled for each new t). */
@@ -115,6 +116,8 @@ void fp_operator_face_fluxes(const fp_operator *op, const double *p, double *flu
 /* Two-point part of F_f only (equal to F_f for diagonal D). */
 double fp_operator_two_point_flux(const fp_face_view *faces, size_t f, const double *p);
 
+/* Read-only views of the faces and of L at the last assembly (pointers into
+ * op, valid until it is reassembled or destroyed). */
 void fp_operator_faces(const fp_operator *op, fp_face_view *view);
 void fp_operator_matrix(const fp_operator *op, fp_csr_view *view);
 

@@ -92,6 +92,10 @@ typedef struct fp_policy_sampled_options {
   volatile sig_atomic_t *interrupted; /* may be NULL */
 } fp_policy_sampled_options;
 
+/* Run the sampled study above and write policy_sampled.csv into `dir`, with a
+ * summary table to `report` (may be NULL).  Errors: FP_ERR_ARG (bad spec or
+ * options, checked before anything runs), FP_ERR_INTERRUPTED, and those of
+ * the particles, the estimator and the files. */
 int fp_policy_study_sampled(const fp_case *c, const fp_density_series *s, const double *K,
                             const char *const *specs, size_t nspecs,
                             const fp_policy_study_options *opt,

@@ -100,9 +100,13 @@ bool fp_expr_is_symbolic(const fp_expr *e);
 /* Evaluate at coordinates x[0..dim-1] and time t. */
 double fp_expr_eval(fp_expr *e, const double x[FP_MAX_DIM], double t);
 
-/* d e / d x_axis (axis 0..dim-1) or d e / d t (axis == FP_EXPR_TIME), as a new
- * expression owned by the caller. */
 #define FP_EXPR_TIME (-1)
+
+/* d e / d x_axis (axis 0..dim-1) or d e / d t (axis == FP_EXPR_TIME), as a new
+ * expression owned by the caller (symbolic for text, exact or central
+ * differences for C functions: fp_expr_create_fn).  Errors: FP_ERR_ARG,
+ * FP_ERR_EXPR, FP_ERR_UNSUPPORTED (second derivative of a C function),
+ * FP_ERR_NOMEM. */
 int fp_expr_derivative(const fp_expr *e, int axis, fp_expr **out, fp_error *err);
 
 /* Whether the (simplified) expression refers to coordinate `axis` or, with

@@ -89,6 +89,7 @@ const double *fp_solver_state(const fp_solver *s);
  * the first step it is L p.  dpdt has ncells entries. */
 int fp_solver_dense_derivative(fp_solver *s, double *dpdt, fp_error *err);
 
+/* CVODE's counters (steps, RHS and Jacobian evaluations, iterations) so far. */
 void fp_solver_get_stats(const fp_solver *s, fp_solver_stats *stats);
 
 /* Name of the linear solver actually used ("band", "klu", "dense",

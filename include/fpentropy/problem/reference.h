@@ -1,4 +1,4 @@
-/* fpentropy (internal): the densities a run starts from and compares with.
+/* fpentropy: the densities a run starts from and compares with (what `run` does with [reference]).
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * fp_reference holds, for one case on its grid:
@@ -11,8 +11,8 @@
  *     columns of balance.csv.  Detection is symbolic: the derivatives of the
  *     case's expressions are checked to be constant at sample points.
  */
-#ifndef FPENTROPY_REFERENCE_IMPL_H
-#define FPENTROPY_REFERENCE_IMPL_H
+#ifndef FPENTROPY_REFERENCE_H
+#define FPENTROPY_REFERENCE_H
 
 #include <stdbool.h>
 
@@ -20,6 +20,10 @@
 #include <fpentropy/balance/gaussian.h>
 #include <fpentropy/fv/operator.h>
 #include <fpentropy/core/status.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define FP_REFERENCE_EXACT_COLUMNS 7
 
@@ -44,6 +48,9 @@ typedef struct fp_reference {
  * closed form.  Errors: those of fp_density_sample() and
  * fp_stationary_solve(), with the case path in the message. */
 int fp_reference_init(fp_reference *r, const fp_case *c, fp_operator *op, fp_error *err);
+
+/* Release what fp_reference_init() allocated and zero *r (NULL-safe; also
+ * after a failed init). */
 void fp_reference_clear(fp_reference *r);
 
 /* "expression", "initial density" or "stationary density (residual ...)". */
@@ -57,4 +64,8 @@ size_t fp_reference_exact_column_names(const fp_reference *r, const char **names
 int fp_reference_exact_values(fp_reference *r, double t, const double *p, double *values,
                               size_t *n, fp_error *err);
 
-#endif /* FPENTROPY_REFERENCE_IMPL_H */
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FPENTROPY_REFERENCE_H */
