@@ -25,6 +25,7 @@
 #include <gsl/gsl_vector.h>
 
 #include "core/error_impl.h"
+#include "core/spd_impl.h"
 #include "core/gsl_guard_impl.h"
 
 #define N FP_MAX_DIM
@@ -140,47 +141,12 @@ static int spd_factor(int d, const double M[N][N], const char *what, spd *out, f
       out->S[j][i] = s;
     }
 
-  /* Cholesky S = L L^T; a non-positive pivot means S is not definite. */
-  double L[N][N];
-  mat_zero(L);
-  out->logdet = 0.0;
-  for (int j = 0; j < d; j++) {
-    double piv = out->S[j][j];
-    for (int k = 0; k < j; k++) piv -= L[j][k] * L[j][k];
-    if (!(piv > 0.0))
-      return fp_fail(err, FP_ERR_ARG, "%s is not positive definite (Cholesky pivot %d is %g)",
-                     what, j + 1, piv);
-    L[j][j] = sqrt(piv);
-    out->logdet += log(piv);
-    for (int i = j + 1; i < d; i++) {
-      double s = out->S[i][j];
-      for (int k = 0; k < j; k++) s -= L[i][k] * L[j][k];
-      L[i][j] = s / L[j][j];
-    }
-  }
-
-  /* S^-1 column by column: forward then back substitution on e_col. */
-  mat_zero(out->inv);
-  for (int col = 0; col < d; col++) {
-    double y[N] = {0.0, 0.0, 0.0};
-    for (int i = 0; i < d; i++) {
-      double s = i == col ? 1.0 : 0.0;
-      for (int k = 0; k < i; k++) s -= L[i][k] * y[k];
-      y[i] = s / L[i][i];
-    }
-    for (int i = d - 1; i >= 0; i--) {
-      double s = y[i];
-      for (int k = i + 1; k < d; k++) s -= L[k][i] * out->inv[k][col];
-      out->inv[i][col] = s / L[i][i];
-    }
-  }
-  /* Symmetrise so that quadratic forms do not depend on the solve order. */
-  for (int i = 0; i < d; i++)
-    for (int j = i + 1; j < d; j++) {
-      double s = 0.5 * (out->inv[i][j] + out->inv[j][i]);
-      out->inv[i][j] = s;
-      out->inv[j][i] = s;
-    }
+  fp_spd f;
+  if (!fp_spd_factor(d, RO(out->S), &f))
+    return fp_fail(err, FP_ERR_ARG, "%s is not positive definite (Cholesky pivot %d is %g)",
+                   what, f.bad_pivot, f.bad_value);
+  out->logdet = f.logdet;
+  fp_spd_inverse(&f, out->inv);
   return FP_OK;
 }
 

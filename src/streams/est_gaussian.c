@@ -20,6 +20,7 @@
 #include <fpentropy/balance/gaussian.h>
 
 #include "core/error_impl.h"
+#include "core/spd_impl.h"
 #include "streams/estimator_impl.h"
 
 static void fit(const fp_samples *s, fp_gaussian *g)
@@ -42,45 +43,17 @@ static void fit(const fp_samples *s, fp_gaussian *g)
     }
 }
 
-/* (Matrices are not const: C17 cannot pass double[3][3] as const.)
- * Cholesky factor L of a symmetric d x d matrix; 0 unless every pivot is
- * positive (beyond round-off relative to the diagonal). */
-static int cholesky(int d, double Q[3][3], double L[3][3])
-{
-  memset(L, 0, 9 * sizeof L[0][0]);
-  for (int i = 0; i < d; i++)
-    for (int j = 0; j <= i; j++) {
-      double s = Q[i][j];
-      for (int k = 0; k < j; k++) s -= L[i][k] * L[j][k];
-      if (i == j) {
-        if (!(s > 1e3 * DBL_EPSILON * fabs(Q[i][i]))) return 0;
-        L[i][i] = sqrt(s);
-      } else {
-        L[i][j] = s / L[j][j];
-      }
-    }
-  return 1;
-}
-
-/* tr(Q^-1 S) for Q symmetric positive definite: with Q = L L^T solve
- * Q x_c = s_c for every column c of S and sum the diagonal entries x_c[c]. */
+/* tr(Q^-1 S) for Q symmetric positive definite: solve Q x_c = s_c for every
+ * column c of S and sum the diagonal entries x_c[c]. */
 static double trace_solve(int d, double Q[3][3], double S[3][3])
 {
-  double L[3][3];
-  cholesky(d, Q, L);
+  fp_spd f;
+  fp_spd_factor(d, (const double(*)[3])Q, &f);
   double tr = 0.0;
   for (int c = 0; c < d; c++) {
-    double y[3], x[3];
-    for (int i = 0; i < d; i++) { /* L y = s_c */
-      double s = S[i][c];
-      for (int k = 0; k < i; k++) s -= L[i][k] * y[k];
-      y[i] = s / L[i][i];
-    }
-    for (int i = d - 1; i >= 0; i--) { /* L^T x = y */
-      double s = y[i];
-      for (int k = i + 1; k < d; k++) s -= L[k][i] * x[k];
-      x[i] = s / L[i][i];
-    }
+    double col[3], x[3];
+    for (int i = 0; i < d; i++) col[i] = S[i][c];
+    fp_spd_solve(&f, col, x);
     tr += x[c];
   }
   return tr;
@@ -112,12 +85,12 @@ static int gauss_estimate(fp_estimator *e, const fp_samples *p, const fp_kl_refe
     fit(&ref->sample, &gq);
     rep->m = ref->sample.n;
   }
-  double L[3][3];
-  if (!cholesky(d, gp.cov, L))
+  fp_spd f;
+  if (!fp_spd_factor(d, (const double(*)[3])gp.cov, &f))
     return fp_fail(err, FP_ERR_NUMERIC,
                    "estimator '%s': the sample covariance of p is singular (degenerate sample)",
                    e->spec);
-  if (!ref->has_moments && !cholesky(d, gq.cov, L))
+  if (!ref->has_moments && !fp_spd_factor(d, (const double(*)[3])gq.cov, &f))
     return fp_fail(err, FP_ERR_NUMERIC,
                    "estimator '%s': the covariance of the reference sample is singular", e->spec);
   double value;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/error_impl.h"
+#include "core/spd_impl.h"
 #include "core/gsl_guard_impl.h"
 #include "streams/sampling_impl.h"
 
@@ -85,23 +86,17 @@ static int tabulate(fp_particles *p, double t, fp_error *err)
       }
       row[k] = fv.a[k];
     }
+    /* Packed lower triangle of the Cholesky factor of D (noise sqrt(2 dt) L xi). */
     double *L = row + dim;
+    fp_spd f;
+    if (!fp_spd_factor(dim, (const double(*)[FP_SPD_MAX])fv.D, &f)) {
+      char where[128];
+      fp_format_point(where, sizeof where, dim, x);
+      return fp_fail(err, FP_ERR_NUMERIC, "D is not positive definite at %s, t = %g", where, t);
+    }
     size_t q = 0;
     for (int a = 0; a < dim; a++)
-      for (int b = 0; b <= a; b++, q++) {
-        double s = fv.D[a][b];
-        for (int m = 0; m < b; m++) s -= L[a * (a + 1) / 2 + m] * L[b * (b + 1) / 2 + m];
-        if (a == b) {
-          if (!(s > 0.0) || !isfinite(s)) {
-            char where[128];
-            fp_format_point(where, sizeof where, dim, x);
-            return fp_fail(err, FP_ERR_NUMERIC, "D is not positive definite at %s, t = %g", where, t);
-          }
-          L[q] = sqrt(s);
-        } else {
-          L[q] = s / L[b * (b + 1) / 2 + b];
-        }
-      }
+      for (int b = 0; b <= a; b++) L[q++] = f.L[a][b];
   }
   return FP_OK;
 }
