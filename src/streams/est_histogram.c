@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_integration.h>
+
 #include "core/error_impl.h"
 #include "streams/estimator_impl.h"
 
@@ -44,36 +46,15 @@ static void hist_free(void *w)
   free(hw);
 }
 
-/* P_n(z) and P_{n-1}(z) by the three-term recurrence (n >= 1). */
-static void legendre(int n, double z, double *pn, double *pm)
+/* Gauss-Legendre nodes and weights on [-1, 1] from GSL's fixed-order tables.
+ * Returns FP_OK or FP_ERR_NOMEM. */
+static int gauss_legendre(int n, double *x, double *w, fp_error *err)
 {
-  double p0 = 1.0, p1 = z;
-  for (int j = 2; j <= n; j++) {
-    double p2 = ((2.0 * j - 1.0) * z * p1 - (j - 1.0) * p0) / j;
-    p0 = p1;
-    p1 = p2;
-  }
-  *pn = p1;
-  *pm = p0;
-}
-
-/* Gauss-Legendre nodes and weights on [-1, 1]: Newton's method on P_n from
- * the usual cosine guesses, w = 2 / ((1 - z^2) P_n'(z)^2). */
-static void gauss_legendre(int n, double *x, double *w)
-{
-  for (int i = 0; i < n; i++) {
-    double z = cos(M_PI * (i + 0.75) / (n + 0.5)), pn, pm;
-    for (int it = 0; it < 100; it++) {
-      legendre(n, z, &pn, &pm);
-      double dz = pn / (n * (z * pn - pm) / (z * z - 1.0));
-      z -= dz;
-      if (fabs(dz) < 1e-16) break;
-    }
-    legendre(n, z, &pn, &pm);
-    double dp = n * (z * pn - pm) / (z * z - 1.0);
-    x[i] = z;
-    w[i] = 2.0 / ((1.0 - z * z) * dp * dp);
-  }
+  gsl_integration_glfixed_table *t = gsl_integration_glfixed_table_alloc((size_t)n);
+  if (!t) return fp_fail(err, FP_ERR_NOMEM, "out of memory for %d Gauss-Legendre nodes", n);
+  for (int i = 0; i < n; i++) gsl_integration_glfixed_point(-1.0, 1.0, (size_t)i, &x[i], &w[i], t);
+  gsl_integration_glfixed_table_free(t);
+  return FP_OK;
 }
 
 /* Bin of point x, or SIZE_MAX when it is outside the box.  A point on the
@@ -197,7 +178,8 @@ static int hist_estimate(fp_estimator *e, const fp_samples *p, const fp_kl_refer
   int rc = FP_OK;
   int gl = (int)e->value[P_GL].num;
   if (w->gl != gl) {
-    gauss_legendre(gl, w->node, w->weight);
+    rc = gauss_legendre(gl, w->node, w->weight, err);
+    if (rc != FP_OK) return rc;
     w->gl = gl;
   }
 

@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_sf_psi.h>
+#include <limits.h>
+
 #include "core/error_impl.h"
 #include "core/gsl_guard_impl.h"
 
@@ -470,17 +474,12 @@ double fp_est_log_unit_ball(int dim)
 
 double fp_est_digamma_int(size_t n)
 {
-  static const double euler_gamma = 0.57721566490153286061;
   if (n == 0) return -INFINITY;
-  if (n < 16) {
-    double s = -euler_gamma;
-    for (size_t j = 1; j < n; j++) s += 1.0 / (double)j;
-    return s;
-  }
-  /* Asymptotic series; the first omitted term is < 1/(132 n^10) < 1e-14. */
-  double x = (double)n, r = 1.0 / (x * x);
-  return log(x) - 0.5 / x -
-         r * (1.0 / 12 - r * (1.0 / 120 - r * (1.0 / 252 - r * (1.0 / 240 - r / 132))));
+  gsl_sf_result r;
+  /* psi at a positive integer cannot fail; keep the _e form all the same
+   * (the library never goes through GSL's error handler). */
+  if (n > (size_t)INT_MAX || gsl_sf_psi_int_e((int)n, &r) != GSL_SUCCESS) return NAN;
+  return r.val;
 }
 
 /* Public entry points: GSL's handler off for the call (core/gsl_guard_impl.h). */

@@ -107,7 +107,7 @@ void fp_est_mean_sd(const fp_samples *s, int axis, double *mean, double *sd);
 /* log of the volume of the unit Euclidean ball in dim dimensions. */
 double fp_est_log_unit_ball(int dim);
 
-/* digamma at a positive integer (exact recurrence/asymptotics; no GSL). */
+/* digamma at a positive integer (GSL's psi_int; -inf at 0). */
 double fp_est_digamma_int(size_t n);
 
 #endif /* FPENTROPY_ESTIMATOR_IMPL_H */
