@@ -218,73 +218,50 @@ static int set_value(const fp_policy_type *type, size_t i, const char *text, con
 /* ------------------------------------------------------------------------ */
 
 /* Trim spaces at both ends of s in place; returns the new start. */
-static char *trim(char *s)
-{
-  while (isspace((unsigned char)*s)) s++;
-  size_t len = strlen(s);
-  while (len > 0 && isspace((unsigned char)s[len - 1])) s[--len] = '\0';
-  return s;
-}
-
-/* Parse "key=value,key=value" into v (params may be NULL or blank). */
+/* Parse the items of a spec (text_impl.h grammar) into v (params may be NULL
+ * or blank). */
 static int parse_params(const fp_policy_type *type, const char *params, fp_policy_values *v,
                         fp_error *err)
 {
-  if (!params) return FP_OK;
-  size_t len = strlen(params);
-  char *buf = malloc(len + 1);
-  if (!buf) return fp_fail(err, FP_ERR_NOMEM, "policy %s: out of memory", type->name);
-  memcpy(buf, params, len + 1);
-
-  int rc = FP_OK;
   bool given[FP_POLICY_MAX_PARAMS] = {false};
-  char *all = trim(buf);
-  if (*all == '\0') goto done; /* "name:" alone: all defaults */
-  char *item = all;
-  while (item) {
-    char *comma = strchr(item, ',');
-    if (comma) *comma = '\0';
-    char *text = trim(item);
-    if (*text == '\0') {
-      rc = fp_fail(err, FP_ERR_ARG, "policy %s: empty item in the parameter list '%s'",
-                   type->name, params);
-      goto done;
-    }
-    char *eq = strchr(text, '=');
-    if (!eq) {
-      rc = fp_fail(err, FP_ERR_ARG, "policy %s: '%s' is not of the form key=value", type->name,
-                   text);
-      goto done;
-    }
-    *eq = '\0';
-    char *key = trim(text);
-    char *value = trim(eq + 1);
+  const char *cursor = params;
+  fp_spec_item it;
+  int got;
+  while ((got = fp_spec_next(&cursor, &it)) != FP_SPEC_END) {
+    if (got == FP_SPEC_EMPTY)
+      return fp_fail(err, FP_ERR_ARG, "policy %s: empty item in the parameter list '%s'",
+                     type->name, params);
+    if (got == FP_SPEC_NO_EQUALS)
+      return fp_fail(err, FP_ERR_ARG, "policy %s: '%.*s' is not of the form key=value",
+                     type->name, (int)(it.key_len < 200 ? it.key_len : 200), it.key);
     size_t index = type->nparams;
     for (size_t i = 0; i < type->nparams; i++)
-      if (strcmp(type->params[i].key, key) == 0) index = i;
+      if (strlen(type->params[i].key) == it.key_len &&
+          strncmp(type->params[i].key, it.key, it.key_len) == 0)
+        index = i;
     if (index == type->nparams) {
       char keys[512];
       list_param_keys(type, keys, sizeof keys);
-      rc = fp_fail(err, FP_ERR_ARG, "policy %s has no parameter '%s' (parameters: %s)",
-                   type->name, key, keys);
-      goto done;
+      return fp_fail(err, FP_ERR_ARG, "policy %s has no parameter '%.*s' (parameters: %s)",
+                     type->name, (int)(it.key_len < 200 ? it.key_len : 200), it.key, keys);
     }
-    if (given[index]) {
-      rc = fp_fail(err, FP_ERR_ARG, "policy %s: parameter '%s' is given twice", type->name, key);
-      goto done;
-    }
+    if (given[index])
+      return fp_fail(err, FP_ERR_ARG, "policy %s: parameter '%s' is given twice", type->name,
+                     type->params[index].key);
     given[index] = true;
-    if (*value == '\0') {
-      rc = fp_fail(err, FP_ERR_ARG, "policy %s: parameter '%s' has no value", type->name, key);
-      goto done;
-    }
-    rc = set_value(type, index, value, "", v, err);
-    if (rc != FP_OK) goto done;
-    item = comma ? comma + 1 : NULL;
+    if (it.value_len == 0)
+      return fp_fail(err, FP_ERR_ARG, "policy %s: parameter '%s' has no value", type->name,
+                     type->params[index].key);
+    char value[FP_ERROR_MESSAGE_SIZE];
+    if (it.value_len >= sizeof value)
+      return fp_fail(err, FP_ERR_ARG, "policy %s: the value of '%s' is too long", type->name,
+                     type->params[index].key);
+    memcpy(value, it.value, it.value_len);
+    value[it.value_len] = '\0';
+    int rc = set_value(type, index, value, "", v, err);
+    if (rc != FP_OK) return rc;
   }
-done:
-  free(buf);
-  return rc;
+  return FP_OK;
 }
 
 /* Defaults for what the spec left out; then the required-value check. */
@@ -418,15 +395,10 @@ int fp_policy_create(const char *spec, fp_policy **out, fp_error *err)
   *out = NULL;
   if (!spec) return fp_fail(err, FP_ERR_ARG, "fp_policy_create: spec is NULL");
 
-  const char *colon = strchr(spec, ':');
-  size_t name_len = colon ? (size_t)(colon - spec) : strlen(spec);
+  const char *params;
+  size_t name_len;
+  fp_spec_split(spec, &spec, &name_len, &params);
   char name[64];
-  /* Trim the name without copying more than fits. */
-  while (name_len > 0 && isspace((unsigned char)*spec)) {
-    spec++;
-    name_len--;
-  }
-  while (name_len > 0 && isspace((unsigned char)spec[name_len - 1])) name_len--;
   char known[256];
   list_type_names(known, sizeof known);
   if (name_len == 0)
@@ -439,7 +411,7 @@ int fp_policy_create(const char *spec, fp_policy **out, fp_error *err)
 
   const fp_policy_type *type = fp_policy_type_find(name);
   if (!type) return fp_fail(err, FP_ERR_ARG, "unknown policy '%s' (known: %s)", name, known);
-  return fp_policy_create_type(type, colon ? colon + 1 : NULL, out, err);
+  return fp_policy_create_type(type, params, out, err);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -171,15 +171,6 @@ static void make_canonical(fp_estimator *e)
 
 /* ---- create / destroy -------------------------------------------------- */
 
-static int is_space(char c) { return c == ' ' || c == '\t'; }
-
-/* Trim blanks from [*s, *s + *len). */
-static void trim(const char **s, size_t *len)
-{
-  while (*len > 0 && is_space(**s)) (*s)++, (*len)--;
-  while (*len > 0 && is_space((*s)[*len - 1])) (*len)--;
-}
-
 int fp_estimator_create(const char *spec, fp_estimator **out, fp_error *err)
 {
   char names[256], keys[256];
@@ -187,10 +178,9 @@ int fp_estimator_create(const char *spec, fp_estimator **out, fp_error *err)
   *out = NULL;
   if (!spec) return fp_fail(err, FP_ERR_ARG, "fp_estimator_create: NULL spec");
 
-  const char *colon = strchr(spec, ':');
-  const char *name = spec;
-  size_t name_len = colon ? (size_t)(colon - spec) : strlen(spec);
-  trim(&name, &name_len);
+  const char *name, *s;
+  size_t name_len;
+  fp_spec_split(spec, &name, &name_len, &s);
   const fp_estimator_type *t = find_type(name, name_len);
   if (!t) {
     list_names(names, sizeof names);
@@ -209,30 +199,22 @@ int fp_estimator_create(const char *spec, fp_estimator **out, fp_error *err)
     if (rc != FP_OK) goto fail; /* a broken default is a programming error */
   }
 
-  const char *s = colon ? colon + 1 : NULL;
-  while (s) {
-    const char *sep = strpbrk(s, ",;");
-    size_t len = sep ? (size_t)(sep - s) : strlen(s);
-    const char *item = s;
-    s = sep ? sep + 1 : NULL;
-    trim(&item, &len);
-    if (len == 0) {
-      if (!s) break; /* allow a trailing separator or "name:" */
+  fp_spec_item it;
+  int got;
+  while ((got = fp_spec_next(&s, &it)) != FP_SPEC_END) {
+    if (got == FP_SPEC_EMPTY) {
       rc = fp_fail(err, FP_ERR_ARG, "estimator spec '%.200s': empty parameter", spec);
       goto fail;
     }
-    const char *eq = memchr(item, '=', len);
-    if (!eq) {
+    if (got == FP_SPEC_NO_EQUALS) {
       list_keys(t, keys, sizeof keys);
       rc = fp_fail(err, FP_ERR_ARG,
                    "estimator spec '%.200s': '%.*s' is not key=value (keys of '%s': %s)", spec,
-                   (int)(len < 64 ? len : 64), item, t->name, keys);
+                   (int)(it.key_len < 64 ? it.key_len : 64), it.key, t->name, keys);
       goto fail;
     }
-    const char *key = item, *val = eq + 1;
-    size_t key_len = (size_t)(eq - item), val_len = len - key_len - 1;
-    trim(&key, &key_len);
-    trim(&val, &val_len);
+    const char *key = it.key, *val = it.value;
+    size_t key_len = it.key_len, val_len = it.value_len;
     size_t k = 0;
     while (k < t->nparams &&
            !(strlen(t->params[k].key) == key_len && strncmp(t->params[k].key, key, key_len) == 0))

@@ -806,9 +806,29 @@ static void test_debt_no_shift(void **state)
   }
 }
 
+/* One spec grammar with the estimators: ';' separates items as ',' does, and
+ * a trailing separator is allowed; the canonical spec is the same. */
+static void test_spec_grammar_shared_with_estimators(void **state)
+{
+  (void)state;
+  fp_error err;
+  fp_policy *a = NULL, *b = NULL, *c = NULL;
+  assert_int_equal(fp_policy_create("cusum:h=2,k_ref=0.1", &a, &err), FP_OK);
+  assert_int_equal(fp_policy_create(" cusum : k_ref = 0.1 ; h=2;", &b, &err), FP_OK);
+  assert_string_equal(fp_policy_spec(a), fp_policy_spec(b));
+  assert_int_equal(fp_policy_create(fp_policy_spec(a), &c, &err), FP_OK);
+  assert_string_equal(fp_policy_spec(c), fp_policy_spec(a));
+  fp_policy_destroy(&a);
+  fp_policy_destroy(&b);
+  fp_policy_destroy(&c);
+  assert_int_equal(fp_policy_create("cusum:h=2;;k_ref=0.1", &a, &err), FP_ERR_ARG);
+  assert_non_null(strstr(err.message, "empty item"));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_spec_grammar_shared_with_estimators),
       cmocka_unit_test(test_registry),
       cmocka_unit_test(test_spec_canonical),
       cmocka_unit_test(test_spec_errors),

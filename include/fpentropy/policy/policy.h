@@ -76,7 +76,7 @@ typedef enum fp_policy_param_kind {
   FP_POLICY_PARAM_REAL,   /* a finite real number (strtod syntax) */
   FP_POLICY_PARAM_INT,    /* a decimal integer */
   FP_POLICY_PARAM_CHOICE, /* one word out of `choices` ("a|b|c") */
-  FP_POLICY_PARAM_PATH    /* a file path (no ',' in it: the spec separator) */
+  FP_POLICY_PARAM_PATH    /* a file path (no ',' or ';' in it: the spec separators) */
 } fp_policy_param_kind;
 
 /* Parameter flags. */
@@ -162,7 +162,8 @@ int fp_policy_help(FILE *out, const char *name, fp_error *err);
 
 typedef struct fp_policy fp_policy; /* opaque */
 
-/* Make a policy from a spec "name" or "name:key=value,key=value,...".
+/* Make a policy from a spec "name" or "name:key=value,key=value,..." (the
+ * estimators' grammar: ';' separates items as well as ',').
  * Spaces around names, keys and values are ignored; keys may appear in any
  * order but at most once; keys not given take the table's default.
  * Returns FP_OK; FP_ERR_ARG with a message naming the problem: unknown
