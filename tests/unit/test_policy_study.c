@@ -5,6 +5,7 @@
 #include "test_support.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,12 +141,80 @@ static void test_debt_no_shift(void **state)
   fp_case_destroy(&c);
 }
 
+/* The exact study in memory agrees with running each policy and the oracle
+ * directly, and its writer produces the summary the CLI prints. */
+static void test_study_results_in_memory(void **state)
+{
+  (void)state;
+  fp_case *c;
+  fp_density_series s;
+  double *K;
+  const char *ov[] = {"reference.density=initial", NULL};
+  collect(relax, ov, &c, &s, &K);
+  fp_retrain_problem pb;
+  fp_density_series_problem(&s, K, &pb);
+  const char *specs[] = {"none", "calendar:k=2", "threshold:tau=0.2"};
+  fp_policy_study_options opt = {.cost = 0.05, .kappa = 1, .stale_threshold = 0.05, .pareto_points = 5};
+  fp_policy_study *st = NULL;
+  fp_error err;
+  assert_int_equal(fp_policy_study_exact_run(&s, K, specs, 3, &opt, &st, &err), FP_OK);
+  assert_int_equal(fp_policy_study_count(st), 4);
+  const fp_study_schedule *oracle = fp_policy_study_schedule(st, 3);
+  assert_string_equal(oracle->label, "oracle");
+  assert_close(oracle->regret, 0, 0, 0);
+  bool schedule[64];
+  fp_retrain_cost best;
+  assert_int_equal(fp_oracle_solve(&pb, 0.05, schedule, &best, &err), FP_OK);
+  assert_close(oracle->cost.cost, best.cost, 1e-15, 0);
+  for (size_t i = 0; i < 3; i++) {
+    const fp_study_schedule *r = fp_policy_study_schedule(st, i);
+    fp_policy *p = NULL;
+    fp_retrain_cost cost;
+    assert_int_equal(fp_policy_create(specs[i], &p, &err), FP_OK);
+    assert_string_equal(r->label, fp_policy_spec(p));
+    assert_int_equal(fp_policy_run_exact(p, &pb, 0.05, schedule, NULL, NULL, &cost, &err), FP_OK);
+    assert_int_equal(r->cost.n_retrains, cost.n_retrains);
+    assert_close(r->cost.cost, cost.cost, 1e-15, 0);
+    assert_close(r->regret, cost.cost - best.cost, 1e-12, 1e-15);
+    for (size_t k = 0; k < s.T; k++) assert_int_equal(r->decision[k], schedule[k]);
+    fp_policy_destroy(&p);
+  }
+  /* "none" never retrains and is charged the whole K[k][0] series */
+  double integral = 0;
+  for (size_t k = 0; k < s.T; k++) integral += K[k * s.T] * s.dt[k];
+  assert_close(fp_policy_study_schedule(st, 0)->cost.mismatch_integral, integral, 1e-14, 0);
+  const fp_pareto_point *pts = NULL;
+  assert_int_equal(fp_policy_study_pareto(st, &pts), 5);
+  assert_close(pts[2].c, 0.05, 1e-15, 0); /* the middle of c/100 .. 100 c */
+  assert_close(pts[2].cost, best.cost, 1e-14, 0);
+  assert_null(fp_policy_study_schedule(st, 4));
+  /* the summary file lists every schedule */
+  char dir[] = "/tmp/fp_study_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  assert_int_equal(fp_policy_study_write(st, &s, K, dir, &err), FP_OK);
+  char path[256];
+  snprintf(path, sizeof path, "%s/policy_summary.csv", dir);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  char line[512];
+  int rows = 0;
+  while (fgets(line, sizeof line, f)) rows += line[0] == '"';
+  fclose(f);
+  assert_int_equal(rows, 4);
+  fp_policy_study_destroy(&st);
+  assert_null(st);
+  free(K);
+  fp_density_series_clear(&s);
+  fp_case_destroy(&c);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_matrix_closed_form),
       cmocka_unit_test(test_oracle_on_pde),
       cmocka_unit_test(test_debt_no_shift),
+      cmocka_unit_test(test_study_results_in_memory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

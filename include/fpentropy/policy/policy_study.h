@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include <fpentropy/problem/case.h>
+#include <fpentropy/policy/oracle.h>
 #include <fpentropy/policy/policy.h>
 #include <fpentropy/policy/retrain_cost.h>
 #include <fpentropy/time/run.h>
@@ -63,7 +64,53 @@ typedef struct fp_policy_study_options {
   size_t pareto_points;   /* oracle points over c in [c/100, 100 c] (log-spaced) */
 } fp_policy_study_options;
 
-/* Run every policy spec on its exact mismatch series and the oracle; write
+/* One schedule of the exact study: a policy's, or the oracle's. */
+typedef struct fp_study_schedule {
+  const char *label;      /* the policy's canonical spec, or "oracle" */
+  fp_retrain_cost cost;   /* retrains, mismatch integral, c #retrains + integral */
+  double regret;          /* cost - the oracle's cost (>= 0 up to round-off) */
+  fp_excess_loss excess;  /* 002's excess loss on Z_k = [signal_k > stale threshold] */
+  bool *decision;         /* T: retrain at period k */
+  double *signal;         /* T: the mismatch the policy saw before acting */
+  double *mismatch;       /* T: the mismatch charged (0 at a retrain) */
+} fp_study_schedule;
+
+/* The results of an exact study in memory (opaque; accessors below). */
+typedef struct fp_policy_study fp_policy_study;
+
+/* Run every policy spec on its exact mismatch series, the oracle, and the
+ * oracle's Pareto curve (opt->pareto_points costs over [c/100, 100 c]; none
+ * when c = 0), and keep everything in *out; nothing is written.
+ * Errors: FP_ERR_ARG (NULL, a bad spec: every spec is parsed before anything
+ * runs, an invalid series), FP_ERR_NOMEM.  Ownership: fp_policy_study_destroy(). */
+int fp_policy_study_exact_run(const fp_density_series *s, const double *K,
+                              const char *const *specs, size_t nspecs,
+                              const fp_policy_study_options *opt, fp_policy_study **out,
+                              fp_error *err);
+
+/* Release a study; NULL and *st == NULL are no-ops; sets *st to NULL. */
+void fp_policy_study_destroy(fp_policy_study **st);
+
+/* The number of schedules (the policies in spec order, then the oracle) and
+ * the i-th (NULL past the end; owned by st); the Pareto points (*points
+ * owned by st; the count is returned). */
+size_t fp_policy_study_count(const fp_policy_study *st);
+const fp_study_schedule *fp_policy_study_schedule(const fp_policy_study *st, size_t i);
+size_t fp_policy_study_pareto(const fp_policy_study *st, const fp_pareto_point **points);
+
+/* Write the study's files into `dir` (created if needed): policy_NN.csv per
+ * policy (period,t,signal,decision,mismatch,cumulative_cost), oracle.csv,
+ * policy_summary.csv, pareto.csv (when c > 0) and kl_matrix.csv (from s, K:
+ * the series the study was run on).  Returns FP_OK, FP_ERR_ARG, FP_ERR_IO. */
+int fp_policy_study_write(const fp_policy_study *st, const fp_density_series *s, const double *K,
+                          const char *dir, fp_error *err);
+
+/* The summary table `fpentropy policy` prints (one line per schedule).
+ * Returns FP_OK, FP_ERR_ARG or FP_ERR_IO. */
+int fp_policy_study_print(const fp_policy_study *st, FILE *f, fp_error *err);
+
+/* fp_policy_study_exact_run + fp_policy_study_write + (report != NULL)
+ * fp_policy_study_print.  Run every policy spec on its exact mismatch series and the oracle; write
  * into `dir`: policy_NN.csv per policy (period,t,signal,decision,mismatch,
  * cumulative_cost), oracle.csv, policy_summary.csv, pareto.csv and
  * kl_matrix.csv; print a summary table to `report` (may be NULL).
