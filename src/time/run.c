@@ -21,6 +21,10 @@
  * output time of a time-dependent case (one sparse LU per output). */
 #define FP_SPLIT_MAX_CELLS 300000
 
+#define N_BASE_COLUMNS 12
+#define N_SPLIT_COLUMNS 3
+#define MAX_COLUMNS (N_BASE_COLUMNS + N_SPLIT_COLUMNS + FP_REFERENCE_EXACT_COLUMNS)
+
 /* Everything one run owns; released by run_context_free() on every path. */
 typedef struct run_context {
   const fp_case *c;
@@ -36,6 +40,8 @@ typedef struct run_context {
   double stationary_residual;
   fp_output_table *table;
   fp_output_table *snap_index;
+  const char *names[MAX_COLUMNS + FP_RUN_MAX_EXTRA_COLUMNS]; /* of balance.csv */
+  size_t n_builtin, n_names;  /* built-in columns, all columns */
   size_t n_times;
   double *times;           /* union of output and snapshot times */
   size_t snapshots_written;
@@ -95,16 +101,30 @@ static const char *const base_columns[] = {"t", "mass", "min_p", "kl", "dkl_dt",
 static const char *const split_columns[] = {"sigma_hk_hs", "sigma_na", "split_residual"};
 #define N_BASE (sizeof base_columns / sizeof base_columns[0])
 #define N_SPLIT (sizeof split_columns / sizeof split_columns[0])
-#define MAX_COLUMNS (N_BASE + N_SPLIT + FP_REFERENCE_EXACT_COLUMNS)
+_Static_assert(N_BASE == N_BASE_COLUMNS && N_SPLIT == N_SPLIT_COLUMNS, "column counts");
+
+/* The names of balance.csv's columns: built-in ones, then the hook's. */
+static int column_names(run_context *r, fp_error *err)
+{
+  size_t n = 0;
+  for (size_t k = 0; k < N_BASE; k++) r->names[n++] = base_columns[k];
+  if (r->split)
+    for (size_t k = 0; k < N_SPLIT; k++) r->names[n++] = split_columns[k];
+  n += fp_reference_exact_column_names(&r->ref, r->names + n);
+  r->n_builtin = r->n_names = n;
+  if (!r->opt->extra_columns) return FP_OK;
+  size_t extra = 0;
+  int rc = r->opt->extra_columns(r->names, n, r->names + n, &extra, r->opt->extra_ctx, err);
+  if (rc == FP_OK && extra > FP_RUN_MAX_EXTRA_COLUMNS)
+    rc = fp_fail(err, FP_ERR_ARG, "%zu extra columns (at most %d)", extra, FP_RUN_MAX_EXTRA_COLUMNS);
+  if (rc == FP_OK) r->n_names += extra;
+  return rc;
+}
 
 static int open_tables(run_context *r, fp_error *err)
 {
-  const char *names[MAX_COLUMNS];
-  size_t n = 0;
-  for (size_t k = 0; k < N_BASE; k++) names[n++] = base_columns[k];
-  if (r->split)
-    for (size_t k = 0; k < N_SPLIT; k++) names[n++] = split_columns[k];
-  n += fp_reference_exact_column_names(&r->ref, names + n);
+  const char *const *names = r->names;
+  size_t n = r->n_names;
   char preamble[512];
   char versions[256];
   fp_library_versions(versions, sizeof versions);
@@ -221,7 +241,7 @@ static int record_output(run_context *r, double t, const double *p, fp_run_resul
     return fp_fail(err, FP_ERR_INTERRUPTED, "stopped by the density callback at t = %g", t);
   bool is_snapshot = in_list(t, r->c->snapshot_times, r->c->n_snapshot_times);
   if (is_output) {
-    double values[MAX_COLUMNS];
+    double values[MAX_COLUMNS + FP_RUN_MAX_EXTRA_COLUMNS];
     const double base[N_BASE] = {row.t, row.mass, row.min_p, row.kl, row.dkl_dt, row.flux_form,
                                  row.sigma_tot, row.q_hk, row.boundary, row.residual,
                                  row.residual_a7, row.dkl_dt_fd};
@@ -229,6 +249,10 @@ static int record_output(run_context *r, double t, const double *p, fp_run_resul
     for (size_t k = 0; k < N_BASE; k++) values[n++] = base[k];
     if (r->split) values[n++] = row.sigma_hk_hs, values[n++] = row.sigma_na, values[n++] = row.split_residual;
     rc = fp_reference_exact_values(&r->ref, t, p, values, &n, err);
+    if (rc == FP_OK && r->opt->extra_values) {
+      rc = r->opt->extra_values(values, n, values + n, r->opt->extra_ctx, err);
+      n += r->n_names - r->n_builtin;
+    }
     if (rc == FP_OK && r->opt->write_files) rc = fp_output_table_append(r->table, values, n, err);
     if (rc != FP_OK) return rc;
     res->rows++;
@@ -282,6 +306,7 @@ static void write_summary(run_context *r, const fp_run_result *res, int status,
             r->stationary_residual, r->worst_split);
   if (isfinite(r->min_face_sigma)) fprintf(s, "min_face_sigma: %.3e\n", r->min_face_sigma);
   if (r->solver) fp_solver_print_stats(r->solver, s);
+  if (r->opt->extra_summary) r->opt->extra_summary(s, r->opt->extra_ctx);
   fprintf(s, "\n# resolved case\n");
   fp_case_print(r->c, s);
   fp_output_file_commit(&f, &err);
@@ -324,6 +349,7 @@ static int setup(run_context *r, fp_run_result *res, fp_error *err)
     rc = fp_balance_create(r->op, c, &r->balance, err);
   }
   if (rc == FP_OK) rc = merge_times(r, err);
+  if (rc == FP_OK) rc = column_names(r, err);
   if (rc == FP_OK && r->opt->write_files) rc = open_tables(r, err);
   return rc;
 }
