@@ -284,9 +284,10 @@ static void check_error_bars(report *r, const fp_estimate *e)
     snprintf(name, sizeof name, "closed form %s", e->name[q]);
     if (isfinite(lo))
       line(r, verdict(ok), name,
-           "max |%s - exact| = %.2e within %.0f error bars (max |%s_err| = %.2e; true/estimated "
-           "in [%.2f, %.2f]); Richardson: %.2e",
-           e->name[q], worst, ERROR_BARS, e->name[q], worst_bar, lo, hi, worst_rich);
+           "max |%s - exact| = %.2e, %s %.0f error bars at every output (max |%s_err| = %.2e; "
+           "true/estimated in [%.2f, %.2f]); Richardson: %.2e",
+           e->name[q], worst, ok ? "within" : "NOT within", ERROR_BARS, e->name[q], worst_bar, lo,
+           hi, worst_rich);
     else
       line(r, verdict(ok), name, "max |%s - exact| = %.2e: at the noise level %.1e (error bar %.2e)",
            e->name[q], worst, e->noise[q], worst_bar);
