@@ -310,6 +310,10 @@ static void print_summary(FILE *s, void *ctx)
   fprintf(s, "\nerror_estimate_cost: %.3f (wall time of all grids / the case's grid alone)\n",
           fine > 0.0 ? (fine + coarse) / fine : NAN);
   if (e->not_estimated[0]) fprintf(s, "error_estimate_not_estimated: %s\n", e->not_estimated);
+  if (lc->absorbing && e->levels < 3)
+    fprintf(s, "error_estimate_warning: absorbing walls: some columns converge at another order "
+               "than 2 (q_hk at 1 in absorbing_1d); the estimates are unverified, run "
+               "error_estimate = verify (docs/error-estimate.md)\n");
   fprintf(s, "# largest estimated error over the output times, absolute and relative to max |Q|\n");
   for (size_t q = 0; q < nq; q++) {
     double worst = 0.0;

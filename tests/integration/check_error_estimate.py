@@ -115,6 +115,20 @@ def main():
           and "boundary_err" not in header and "ln N" in summ.get("error_estimate_not_estimated", ""),
           "absorbing_1d: no sigma_tot_err / boundary_err, reason in summary.txt")
 
+    # verify mode on the absorbing case: orders per time in summary.txt, q_hk flagged (first
+    # order at the wall: docs/error-estimate.md)
+    code, _, _ = run([exe, "run", os.path.join(a.cases, "absorbing_1d.ini"), "-o", f"{tmp}/absv",
+                      "--error-estimate=verify"] + common)
+    with open(f"{tmp}/absv/summary.txt") as f:
+        text = f.read()
+    qhk = [ln for ln in text.splitlines() if ln.startswith("error_order q_hk:")]
+    rows = [ln for ln in text.splitlines() if ln.startswith("error_orders ")]
+    _, absv = read_balance(f"{tmp}/absv/balance.csv")
+    check(code == 0 and len(rows) == len(absv["t"]) and qhk and "UNRELIABLE" in qhk[0]
+          and abs(float(qhk[0].split("median ")[1].split(",")[0]) - 1.0) < 0.1,
+          f"absorbing_1d verify mode: {len(rows)} error_orders rows ({len(absv['t'])} outputs), "
+          f"q_hk flagged at order ~1 ({qhk[0] if qhk else 'missing'})")
+
     # usage errors
     code, _, err = run([exe, "run", relax, "-o", f"{tmp}/bad", "--error-estimate=maybe"] + common)
     check(code == 2 and "expected on, verify or off" in err, f"--error-estimate=maybe: exit {code}")

@@ -162,6 +162,32 @@ static void test_estimated_run_matches_separate_coarse_run(void **state)
   fp_case_destroy(&c);
 }
 
+/* verify mode: three grids, an observed order near 2 at every output but t = 0
+ * (where the initial data are sampled and the differences are tiny). */
+static void test_verify_mode_orders(void **state)
+{
+  (void)state;
+  const char *const verify[] = {"output.error_estimate=verify", NULL};
+  fp_case *c = fp_test_case(ou1d, verify);
+  fp_error err;
+  fp_run_options opt = {.write_files = false};
+  fp_estimate e;
+  assert_int_equal(fp_run_case_estimated(c, &opt, NULL, &e, &err), FP_OK);
+  assert_int_equal(e.levels, 3);
+  assert_int_equal(e.cells[2], 40);
+  assert_non_null(e.order);
+  int kl = fp_estimate_find(&e, "kl"), mass = fp_estimate_find(&e, "mass");
+  size_t nq = e.n_quantities;
+  for (size_t k = 1; k < e.n_times; k++) {
+    assert_int_equal(e.verdict[k * nq + (size_t)kl], FP_RICHARDSON_RELIABLE);
+    assert_close(e.order[k * nq + (size_t)kl], 2.0, 0.0, 0.1);
+    /* mass is conserved to round-off on every grid: noise, no order */
+    assert_int_equal(e.verdict[k * nq + (size_t)mass], FP_RICHARDSON_NOISE);
+  }
+  fp_estimate_clear(&e);
+  fp_case_destroy(&c);
+}
+
 static void test_estimate_needs_divisible_cells(void **state)
 {
   (void)state;
@@ -190,6 +216,7 @@ int main(void)
       cmocka_unit_test(test_known_order_with_correction),
       cmocka_unit_test(test_verdicts),
       cmocka_unit_test(test_estimated_run_matches_separate_coarse_run),
+      cmocka_unit_test(test_verify_mode_orders),
       cmocka_unit_test(test_estimate_needs_divisible_cells),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
