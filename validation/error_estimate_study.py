@@ -283,10 +283,17 @@ def main():
                 print(f"FAIL: run failed: {e}", file=sys.stderr)
                 return 2
             summ = read_summary(s_on)
+            # work model: 1 + 2^-d x (coarse steps / fine steps), per-step cost ~ cells
+            fine_steps = int(summ["steps"])
+            coarse_steps = int(summ["error_estimate_seconds"].split("s, ")[1].split(" steps")[0])
+            d = 2 if case.startswith("ou2d") else 3
+            predicted = 1.0 + 2.0 ** -d * coarse_steps / fine_steps
             cost_rows.append(dict(case=case, what="error_estimate=on / plain run (wall)",
                                   error_a=float("nan"), error_b=float("nan"), seconds_a=w_on,
                                   seconds_b=w_plain,
-                                  reported=summ.get("error_estimate_cost", "").split(" ")[0]))
+                                  reported=summ.get("error_estimate_cost", "").split(" ")[0]
+                                  + f"; steps {fine_steps} fine, {coarse_steps} coarse "
+                                  f"(rtol/10): predicted {predicted:.3f}"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
