@@ -370,6 +370,8 @@ int fp_run_case_estimated(const fp_case *c, const fp_run_options *options, fp_ru
   memset(e, 0, sizeof *e);
   fp_run_result local_result;
   fp_run_result *res = result ? result : &local_result;
+  /* a coarse grid that fails leaves the case's result empty, not undefined */
+  memset(res, 0, sizeof *res);
   if (!c || !options) return fp_fail(err, FP_ERR_ARG, "fp_run_case_estimated: NULL argument");
   e->mode = c->error_estimate;
   e->levels = e->mode == FP_ERROR_ESTIMATE_OFF ? 1 : e->mode == FP_ERROR_ESTIMATE_ON ? 2 : 3;
