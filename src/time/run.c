@@ -21,10 +21,6 @@
  * output time of a time-dependent case (one sparse LU per output). */
 #define FP_SPLIT_MAX_CELLS 300000
 
-#define N_BASE_COLUMNS 12
-#define N_SPLIT_COLUMNS 3
-#define MAX_COLUMNS (N_BASE_COLUMNS + N_SPLIT_COLUMNS + FP_REFERENCE_EXACT_COLUMNS)
-
 /* Everything one run owns; released by run_context_free() on every path. */
 typedef struct run_context {
   const fp_case *c;
@@ -40,7 +36,7 @@ typedef struct run_context {
   double stationary_residual;
   fp_output_table *table;
   fp_output_table *snap_index;
-  const char *names[MAX_COLUMNS + FP_RUN_MAX_EXTRA_COLUMNS]; /* of balance.csv */
+  const char **names;      /* of balance.csv's columns (owned array) */
   size_t n_builtin, n_names;  /* built-in columns, all columns */
   size_t n_times;
   double *times;           /* union of output and snapshot times */
@@ -61,6 +57,7 @@ static void run_context_free(run_context *r)
   free(r->dpdt_dense);
   free(r->p_ss);
   free(r->times);
+  free(r->names);
 }
 
 static double seconds_since(const struct timespec *start)
@@ -101,11 +98,13 @@ static const char *const base_columns[] = {"t", "mass", "min_p", "kl", "dkl_dt",
 static const char *const split_columns[] = {"sigma_hk_hs", "sigma_na", "split_residual"};
 #define N_BASE (sizeof base_columns / sizeof base_columns[0])
 #define N_SPLIT (sizeof split_columns / sizeof split_columns[0])
-_Static_assert(N_BASE == N_BASE_COLUMNS && N_SPLIT == N_SPLIT_COLUMNS, "column counts");
+#define MAX_COLUMNS (N_BASE + N_SPLIT + FP_REFERENCE_EXACT_COLUMNS)
 
 /* The names of balance.csv's columns: built-in ones, then the hook's. */
 static int column_names(run_context *r, fp_error *err)
 {
+  r->names = malloc((MAX_COLUMNS + FP_RUN_MAX_EXTRA_COLUMNS) * sizeof *r->names);
+  if (!r->names) return fp_fail(err, FP_ERR_NOMEM, "out of memory for the column names");
   size_t n = 0;
   for (size_t k = 0; k < N_BASE; k++) r->names[n++] = base_columns[k];
   if (r->split)
