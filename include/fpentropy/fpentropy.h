@@ -22,6 +22,7 @@
 
 #include <fpentropy/balance/balance.h>
 #include <fpentropy/balance/gaussian.h>
+#include <fpentropy/balance/richardson.h>
 #include <fpentropy/balance/verify.h>
 #include <fpentropy/core/status.h>
 #include <fpentropy/core/version.h>
@@ -42,6 +43,7 @@
 #include <fpentropy/streams/compare.h>
 #include <fpentropy/streams/estimator.h>
 #include <fpentropy/streams/particles.h>
+#include <fpentropy/time/estimate.h>
 #include <fpentropy/time/run.h>
 #include <fpentropy/time/solver.h>
 

@@ -7,6 +7,7 @@
  * dense-output derivative is a time-integration estimate: it must agree to
  * a multiple of rtol. */
 #include <fpentropy/balance/verify.h>
+#include <fpentropy/time/estimate.h>
 
 #include <float.h>
 #include <math.h>
@@ -267,6 +268,72 @@ static void report_boundary(report *r, const row_list *l, const fp_run_result *r
        worst);
 }
 
+/* The continuum comparisons with error bars (error_estimate = on/verify):
+ * each column with a closed form must lie within ERROR_BARS estimated
+ * errors (plus the noise level) of it at every output time. */
+#define ERROR_BARS 2.0
+
+static void check_error_bars(report *r, const fp_estimate *e)
+{
+  if (e->levels < 2) return;
+  size_t nq = e->n_quantities, nt = e->n_times;
+  char bars[512] = "";
+  for (size_t q = 0; q < nq; q++) {
+    double worst_bar = 0.0;
+    for (size_t k = 0; k < nt; k++) worst_bar = fmax(worst_bar, fabs(e->err[k * nq + q]));
+    size_t used = strlen(bars);
+    snprintf(bars + used, sizeof bars - used, "%s%s %.1e", used ? ", " : "", e->name[q], worst_bar);
+  }
+  line(r, "INFO", "error bars", "largest |Q_err| (grids of %zu and %zu cells): %s", e->cells[0],
+       e->cells[1], bars);
+  for (size_t q = 0; q < nq; q++) {
+    if (!e->has_exact[q]) continue;
+    double worst = 0.0, worst_bar = 0.0, worst_rich = 0.0, lo = INFINITY, hi = 0.0;
+    bool ok = true;
+    for (size_t k = 0; k < nt; k++) {
+      size_t i = k * nq + q;
+      double truth = fabs(e->value[0][i] - e->exact[i]), bar = fabs(e->err[i]);
+      worst = fmax(worst, truth);
+      worst_bar = fmax(worst_bar, bar);
+      worst_rich = fmax(worst_rich, fabs(e->rich[i] - e->exact[i]));
+      if (truth > e->noise[q]) {
+        double ratio = bar > 0.0 ? truth / bar : INFINITY;
+        lo = fmin(lo, ratio), hi = fmax(hi, ratio);
+      }
+      ok &= truth <= ERROR_BARS * bar + e->noise[q];
+    }
+    char name[48];
+    snprintf(name, sizeof name, "closed form %s", e->name[q]);
+    if (isfinite(lo))
+      line(r, verdict(ok), name,
+           "max |%s - exact| = %.2e, %s %.0f error bars at every output (max |%s_err| = %.2e; "
+           "true/estimated in [%.2f, %.2f]); Richardson: %.2e",
+           e->name[q], worst, ok ? "within" : "NOT within", ERROR_BARS, e->name[q], worst_bar, lo,
+           hi, worst_rich);
+    else
+      line(r, verdict(ok), name, "max |%s - exact| = %.2e: at the noise level %.1e (error bar %.2e)",
+           e->name[q], worst, e->noise[q], worst_bar);
+  }
+  if (!e->order) return;
+  for (size_t q = 0; q < nq; q++) {
+    size_t flagged = 0, noise = 0;
+    for (size_t k = 0; k < nt; k++) {
+      fp_richardson_verdict v = e->verdict[k * nq + q];
+      flagged += v == FP_RICHARDSON_ORDER_OFF || v == FP_RICHARDSON_OSCILLATING;
+      noise += v == FP_RICHARDSON_NOISE;
+    }
+    if (flagged)
+      line(r, "INFO", "observed order", "%s: the order on grids of %zu, %zu, %zu cells is not "
+           "2 +- %.1f at %zu of %zu outputs: its error bar is UNRELIABLE there (summary.txt "
+           "lists them)", e->name[q], e->cells[2], e->cells[1], e->cells[0],
+           FP_ESTIMATE_ORDER_TOLERANCE, flagged, nt);
+    else if (noise < nt)
+      line(r, "INFO", "observed order", "%s: 2 +- %.1f at every output above the noise level "
+           "(%zu of %zu)", e->name[q], FP_ESTIMATE_ORDER_TOLERANCE, nt - noise, nt);
+  }
+  if (e->not_estimated[0]) line(r, "INFO", "not estimated", "%s", e->not_estimated);
+}
+
 static int verify_run_unguarded(const fp_case *c, const fp_run_options *options,
                                 fp_verify_report **out, fp_error *err)
 {
@@ -281,7 +348,8 @@ static int verify_run_unguarded(const fp_case *c, const fp_run_options *options,
   opt.on_row = collect_row;
   opt.row_ctx = &list;
   fp_run_result res;
-  int rc = fp_run_case(c, &opt, &res, err);
+  fp_estimate est;
+  int rc = fp_run_case_estimated(c, &opt, &res, &est, err);
   if (list.failed_alloc) rc = fp_fail(err, FP_ERR_NOMEM, "out of memory collecting balance rows");
   report r = {rep};
   snprintf(rep->header, sizeof rep->header, "fpentropy verify %s: %zu output times, %zu cells, "
@@ -299,7 +367,9 @@ static int verify_run_unguarded(const fp_case *c, const fp_run_options *options,
     check_remark1(&r, &list, &res);
     check_split(&r, &list, &res);
     report_boundary(&r, &list, &res);
+    check_error_bars(&r, &est);
   }
+  fp_estimate_clear(&est);
   free(list.rows);
   if (rep->failed_alloc) {
     fp_verify_report_destroy(&rep);

@@ -64,7 +64,7 @@ int cli_run(const cli_args *a)
   fp_run_result res;
   fp_error err;
   fp_error_clear(&err);
-  rc = fp_run_case(c, &opt, &res, &err);
+  rc = fp_run_case_estimated(c, &opt, &res, NULL, &err);
   const char *dir = a->output_dir ? a->output_dir : c->output_dir;
   if (rc != FP_OK) {
     fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);

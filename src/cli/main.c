@@ -58,6 +58,8 @@ static void print_usage(FILE *f)
           "                         --set domain.cells=400 --set constants.v=0.5\n"
           "  -q, --quiet            no progress or summary on the terminal\n"
           "      --progress         show progress even when stderr is not a terminal\n"
+          "      --error-estimate[=on|verify]  (run, verify) also run on coarser grids:\n"
+          "                         Q_err, Q_rich columns (docs/error-estimate.md)\n"
           "  -h, --help             this help\n"
           "  -V, --version          version and library versions\n"
           "\n"
@@ -171,6 +173,19 @@ static int parse_args(int argc, char **argv, cli_args *a)
       a->quiet = true;
     } else if (strcmp(s, "--progress") == 0) {
       a->progress = true;
+    } else if (strncmp(s, "--error-estimate", 16) == 0 && (s[16] == '\0' || s[16] == '=')) {
+      /* the same as --set output.error_estimate=MODE (docs/error-estimate.md) */
+      static const char *const sets[] = {"output.error_estimate=on", "output.error_estimate=verify",
+                                         "output.error_estimate=off"};
+      const char *mode = s[16] ? s + 17 : "on";
+      size_t m = strcmp(mode, "on") == 0 ? 0 : strcmp(mode, "verify") == 0 ? 1 : strcmp(mode, "off") == 0 ? 2 : 3;
+      if (m == 3) {
+        fprintf(stderr, "fpentropy: --error-estimate: expected on, verify or off, got '%s'\n", mode);
+        return EXIT_USAGE;
+      }
+      const char *unused = NULL;
+      int rc = store_value(a, find_value_option("--set", &unused), sets[m]);
+      if (rc != EXIT_OK) return rc;
     } else if (o) {
       if (!value) {
         if (i + 1 >= argc) {

@@ -76,7 +76,7 @@ static const char *const time_keys[] = {"end",      "outputs",  "output_times", 
 static const char *const solver_keys[] = {"linear_solver", "preconditioner", "krylov_dim",
                                           "fft_planning", NULL};
 static const char *const output_keys[] = {"directory", "snapshots", "snapshot_times",
-                                          "snapshot_format", "split", NULL};
+                                          "snapshot_format", "split", "error_estimate", NULL};
 static const char *const sample_keys[] = {"particles", "replicas", "seed", "dt", "sizes",
                                           "estimators", NULL};
 static const char *const policy_keys[] = {"policies", "cost", "kappa", "stale_threshold", NULL};
@@ -116,6 +116,7 @@ static const key_default defaults[] = {
     {SEC_OUTPUT, "snapshots", "5"},
     {SEC_OUTPUT, "snapshot_format", "vtk, dat"},
     {SEC_OUTPUT, "split", "auto"},
+    {SEC_OUTPUT, "error_estimate", "off"},
     {SEC_SAMPLE, "particles", "10000"},
     {SEC_SAMPLE, "replicas", "10"},
     {SEC_SAMPLE, "seed", "1"},
@@ -1470,6 +1471,15 @@ static int load_output(fp_loader *ld)
     c->split = FP_SPLIT_OFF;
   else
     return fail(ld, &fsp, FP_ERR_CASE, "expected auto, on or off, got '%s'", fsp.text);
+  field fee = get_field(ld, SEC_OUTPUT, "error_estimate");
+  if (strcmp(fee.text, "off") == 0)
+    c->error_estimate = FP_ERROR_ESTIMATE_OFF;
+  else if (strcmp(fee.text, "on") == 0)
+    c->error_estimate = FP_ERROR_ESTIMATE_ON;
+  else if (strcmp(fee.text, "verify") == 0)
+    c->error_estimate = FP_ERROR_ESTIMATE_VERIFY;
+  else
+    return fail(ld, &fee, FP_ERR_CASE, "expected off, on or verify, got '%s'", fee.text);
   return FP_OK;
 }
 

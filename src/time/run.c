@@ -37,6 +37,8 @@ typedef struct run_context {
   double stationary_residual;
   fp_output_table *table;
   fp_output_table *snap_index;
+  const char **names;      /* of balance.csv's columns (owned array) */
+  size_t n_builtin, n_names;  /* built-in columns, all columns */
   size_t n_times;
   double *times;           /* union of output and snapshot times */
   size_t snapshots_written;
@@ -56,6 +58,7 @@ static void run_context_free(run_context *r)
   free(r->dpdt_dense);
   free(r->p_ss);
   free(r->times);
+  free(r->names);
 }
 
 static double seconds_since(const struct timespec *start)
@@ -98,14 +101,30 @@ static const char *const split_columns[] = {"sigma_hk_hs", "sigma_na", "split_re
 #define N_SPLIT (sizeof split_columns / sizeof split_columns[0])
 #define MAX_COLUMNS (N_BASE + N_SPLIT + FP_REFERENCE_EXACT_COLUMNS)
 
+/* The names of balance.csv's columns: built-in ones, then the hook's. */
+static int column_names(run_context *r, fp_error *err)
+{
+  r->names = malloc((MAX_COLUMNS + FP_RUN_MAX_EXTRA_COLUMNS) * sizeof *r->names);
+  if (!r->names) return fp_fail(err, FP_ERR_NOMEM, "out of memory for the column names");
+  size_t n = 0;
+  for (size_t k = 0; k < N_BASE; k++) r->names[n++] = base_columns[k];
+  if (r->split)
+    for (size_t k = 0; k < N_SPLIT; k++) r->names[n++] = split_columns[k];
+  n += fp_reference_exact_column_names(&r->ref, r->names + n);
+  r->n_builtin = r->n_names = n;
+  if (!r->opt->extra_columns) return FP_OK;
+  size_t extra = 0;
+  int rc = r->opt->extra_columns(r->names, n, r->names + n, &extra, r->opt->extra_ctx, err);
+  if (rc == FP_OK && extra > FP_RUN_MAX_EXTRA_COLUMNS)
+    rc = fp_fail(err, FP_ERR_ARG, "%zu extra columns (at most %d)", extra, FP_RUN_MAX_EXTRA_COLUMNS);
+  if (rc == FP_OK) r->n_names += extra;
+  return rc;
+}
+
 static int open_tables(run_context *r, fp_error *err)
 {
-  const char *names[MAX_COLUMNS];
-  size_t n = 0;
-  for (size_t k = 0; k < N_BASE; k++) names[n++] = base_columns[k];
-  if (r->split)
-    for (size_t k = 0; k < N_SPLIT; k++) names[n++] = split_columns[k];
-  n += fp_reference_exact_column_names(&r->ref, names + n);
+  const char *const *names = r->names;
+  size_t n = r->n_names;
   char preamble[512];
   char versions[256];
   fp_library_versions(versions, sizeof versions);
@@ -222,7 +241,7 @@ static int record_output(run_context *r, double t, const double *p, fp_run_resul
     return fp_fail(err, FP_ERR_INTERRUPTED, "stopped by the density callback at t = %g", t);
   bool is_snapshot = in_list(t, r->c->snapshot_times, r->c->n_snapshot_times);
   if (is_output) {
-    double values[MAX_COLUMNS];
+    double values[MAX_COLUMNS + FP_RUN_MAX_EXTRA_COLUMNS];
     const double base[N_BASE] = {row.t, row.mass, row.min_p, row.kl, row.dkl_dt, row.flux_form,
                                  row.sigma_tot, row.q_hk, row.boundary, row.residual,
                                  row.residual_a7, row.dkl_dt_fd};
@@ -230,6 +249,10 @@ static int record_output(run_context *r, double t, const double *p, fp_run_resul
     for (size_t k = 0; k < N_BASE; k++) values[n++] = base[k];
     if (r->split) values[n++] = row.sigma_hk_hs, values[n++] = row.sigma_na, values[n++] = row.split_residual;
     rc = fp_reference_exact_values(&r->ref, t, p, values, &n, err);
+    if (rc == FP_OK && r->opt->extra_values) {
+      rc = r->opt->extra_values(values, n, values + n, r->opt->extra_ctx, err);
+      n += r->n_names - r->n_builtin;
+    }
     if (rc == FP_OK && r->opt->write_files) rc = fp_output_table_append(r->table, values, n, err);
     if (rc != FP_OK) return rc;
     res->rows++;
@@ -283,6 +306,7 @@ static void write_summary(run_context *r, const fp_run_result *res, int status,
             r->stationary_residual, r->worst_split);
   if (isfinite(r->min_face_sigma)) fprintf(s, "min_face_sigma: %.3e\n", r->min_face_sigma);
   if (r->solver) fp_solver_print_stats(r->solver, s);
+  if (r->opt->extra_summary) r->opt->extra_summary(s, r->opt->extra_ctx);
   fprintf(s, "\n# resolved case\n");
   fp_case_print(r->c, s);
   fp_output_file_commit(&f, &err);
@@ -325,6 +349,7 @@ static int setup(run_context *r, fp_run_result *res, fp_error *err)
     rc = fp_balance_create(r->op, &r->balance, err);
   }
   if (rc == FP_OK) rc = merge_times(r, err);
+  if (rc == FP_OK) rc = column_names(r, err);
   if (rc == FP_OK && r->opt->write_files) rc = open_tables(r, err);
   return rc;
 }

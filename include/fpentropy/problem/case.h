@@ -40,6 +40,14 @@ typedef enum fp_split_mode {
   FP_SPLIT_OFF       /* never (saves one sparse LU, or one per output for t-dependent fields) */
 } fp_split_mode;
 
+/* [output] error_estimate: grid-refinement estimate of the discretisation
+ * error of the balance columns (time/estimate.h, docs/error-estimate.md). */
+typedef enum fp_error_estimate_mode {
+  FP_ERROR_ESTIMATE_OFF = 0, /* one run on the case's grid */
+  FP_ERROR_ESTIMATE_ON,      /* plus one on half the cells per axis: Q_err, Q_rich */
+  FP_ERROR_ESTIMATE_VERIFY   /* plus N/2 and N/4: observed order per column and time */
+} fp_error_estimate_mode;
+
 typedef enum fp_linear_solver_kind {
   FP_LINSOL_AUTO = 0, /* chosen from dimension, boundaries and size */
   FP_LINSOL_BAND,     /* SUNDIALS band LU (1D, non-periodic) */
@@ -109,6 +117,7 @@ typedef struct fp_case {
   double *snapshot_times;  /* owned, strictly increasing, within [0, t_end] */
   unsigned snapshot_format; /* FP_SNAPSHOT_* bits */
   fp_split_mode split;     /* [output] split */
+  fp_error_estimate_mode error_estimate; /* [output] error_estimate */
 
   /* [sample]: particle streams and sample estimators (fpentropy sample, compare) */
   size_t sample_particles;

@@ -28,6 +28,9 @@
 extern "C" {
 #endif
 
+/* Most columns the extra_columns hook may add to balance.csv. */
+#define FP_RUN_MAX_EXTRA_COLUMNS 64
+
 typedef struct fp_run_options {
   const char *output_dir;               /* NULL: the case's [output] directory */
   FILE *progress;                       /* NULL: no progress lines */
@@ -41,6 +44,18 @@ typedef struct fp_run_options {
    * output time (may be NULL); non-zero stops the run like on_row. */
   int (*on_density)(double t, const double *p, size_t ncells, void *ctx);
   void *density_ctx;
+  /* Hooks for columns computed outside the run (time/estimate.c; all may be
+   * NULL).  extra_columns is called once during setup with the names of the
+   * built-in columns and sets *n_extra (<= FP_RUN_MAX_EXTRA_COLUMNS) names
+   * to append (they must stay valid until the run returns); extra_values is
+   * called at every output time with the built-in values and fills the
+   * n_extra appended ones; extra_summary adds lines to summary.txt.  The
+   * first two return an fp_status (anything else stops the run). */
+  int (*extra_columns)(const char *const *names, size_t n, const char **extra_names,
+                       size_t *n_extra, void *ctx, fp_error *err);
+  int (*extra_values)(const double *values, size_t n, double *extra, void *ctx, fp_error *err);
+  void (*extra_summary)(FILE *summary, void *ctx);
+  void *extra_ctx;
 } fp_run_options;
 
 typedef struct fp_run_result {
