@@ -123,6 +123,8 @@ void fp_debt_path_generate(fp_debt_family family, double p_shift, gsl_rng *r, fp
     for (size_t t = out->onset; t <= FP_DEBT_T; t++) steps[t] = gsl_ran_gaussian_ziggurat(r, 0.15);
   out->beta[0] = 0.0;
   out->sigma2[0] = 1.0;
+  memset(out->x[0], 0, sizeof out->x[0]); /* row 0 is unused: keep it defined */
+  memset(out->y[0], 0, sizeof out->y[0]);
   for (size_t t = 1; t <= FP_DEBT_T; t++) {
     if (out->onset && t == out->onset) {
       beta += jump;
