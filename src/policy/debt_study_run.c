@@ -443,6 +443,20 @@ static void write_cell_rows(FILE *f, const cell *c, double *buf, double *ratios)
     put(f, sg);
     put(f, sd);
     put(f, rs.mean);
+    /* s.e. of the ratio of means mean(L)/mean(L_cal) by the delta method on
+     * the paired replications: var = (var L - 2 R cov + R^2 var L_cal)/(n m_cal^2) */
+    double se_rm = NAN;
+    if (cal_mean > 0.0 && loss.n >= 2) {
+      double R = loss.mean / cal_mean, acc = 0.0;
+      for (size_t i = 0; i < c->reps; i++) {
+        double u = c->results[i].loss[id] - loss.mean;
+        double w = c->results[i].loss[FP_DEBT_POL_CALENDAR] - cal_mean;
+        acc += (u - R * w) * (u - R * w);
+      }
+      double n = (double)c->reps;
+      se_rm = sqrt(acc / (n - 1.0) / n) / cal_mean;
+    }
+    put(f, se_rm);
     if (order[o] < 0) fprintf(f, ",%d\n", cadence);
     else fputs(",NA\n", f);
   }
@@ -468,7 +482,7 @@ static int write_cells(const char *dir, const cell *cells, size_t ncells, size_t
   FILE *fp = fp_output_file_stream(f);
   fputs("block,family,p_shift,kappa,policy,mean_loss,se_loss,ratio_to_calendar,se_ratio,"
         "ratio_q025,ratio_q975,mean_retrains,mean_delay,n,debt_ratio,mean_bss,mean_unnecessary,"
-        "mean_stale_waits,spearman_g,spearman_d,mean_ratio,cadence\n", fp);
+        "mean_stale_waits,spearman_g,spearman_d,mean_ratio,se_ratio_of_means,cadence\n", fp);
   for (size_t i = 0; i < ncells; i++) write_cell_rows(fp, &cells[i], buf, ratios);
   free(buf);
   free(ratios);
