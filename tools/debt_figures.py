@@ -106,6 +106,27 @@ def decision_diagram(trace, out):
     plt.close(fig)
 
 
+def spearman(rows, out):
+    """Mean Spearman correlation of the KL signal with d and with g (paper's Figure 3)."""
+    fams = ["abrupt", "gradual", "variance"]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), sharey=True, constrained_layout=True)
+    for ax, fam in zip(axes, fams):
+        for col, lab in (("spearman_d", "parameter divergence d"), ("spearman_g", "score gap g")):
+            lo = [min(num(cell(rows, "main", fam, p, k, "debt")[col]) for k in K) for p in P]
+            hi = [max(num(cell(rows, "main", fam, p, k, "debt")[col]) for k in K) for p in P]
+            mid = [0.5 * (a + b) for a, b in zip(lo, hi)]
+            ax.errorbar(P, mid, yerr=[[m - a for m, a in zip(mid, lo)], [b - m for m, b in zip(mid, hi)]],
+                        marker="o", capsize=3, label=lab)
+        ax.set_xscale("log")
+        ax.set_xticks(P, [str(p) for p in P])
+        ax.set_xlabel("p_shift")
+        ax.set_title(fam)
+    axes[0].set_ylabel("Spearman with KL (range over kappa)")
+    axes[0].legend(fontsize=8)
+    fig.savefig(os.path.join(out, "debt_spearman.png"), dpi=120)
+    plt.close(fig)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("dir")
@@ -116,6 +137,7 @@ def main():
     rows = load(os.path.join(a.dir, "cells.csv"))
     heatmaps(rows, out)
     head_to_head(rows, out)
+    spearman(rows, out)
     tr = os.path.join(a.dir, "trace.csv")
     if os.path.exists(tr):
         decision_diagram(load(tr), out)
