@@ -263,6 +263,41 @@ static void test_paths(void **state)
   gsl_rng_set(r, 5);
   fp_debt_path_generate(FP_DEBT_NONE, 0.2, r, p);
   assert_int_equal(p->onset, 0);
+  /* Shift sizes: abrupt jumps N(0, 2^2), variance factors U(3, 6), gradual
+   * steps N(0, 0.15^2); and the per-period data: x ~ N(0, 1), eps ~ N(0, 1)
+   * before any shift.  2000 paths each; tolerances about 4 s.e. */
+  double s1 = 0, s2 = 0, f1 = 0, g2 = 0, xm = 0, xv = 0, em = 0, ev = 0;
+  size_t ng = 0, nx = 0;
+  for (unsigned j = 0; j < 2000; j++) {
+    gsl_rng_set(r, (unsigned long)fp_debt_rng_seed(5, 1, 1, j));
+    fp_debt_path_generate(FP_DEBT_ABRUPT, 0.2, r, p);
+    double b = p->beta[FP_DEBT_T];
+    s1 += b, s2 += b * b;
+    for (size_t t = 1; t <= FP_DEBT_BURNIN; t++)
+      for (int i = 0; i < FP_DEBT_NOBS; i++) {
+        xm += p->x[t][i], xv += p->x[t][i] * p->x[t][i];
+        em += p->y[t][i], ev += p->y[t][i] * p->y[t][i];
+        nx++;
+      }
+    gsl_rng_set(r, (unsigned long)fp_debt_rng_seed(5, 2, 2, j));
+    fp_debt_path_generate(FP_DEBT_VARIANCE, 0.2, r, p);
+    f1 += p->sigma2[FP_DEBT_T];
+    gsl_rng_set(r, (unsigned long)fp_debt_rng_seed(5, 3, 3, j));
+    fp_debt_path_generate(FP_DEBT_GRADUAL, 0.2, r, p);
+    for (size_t t = p->onset + 1; t <= FP_DEBT_T; t++) {
+      double d = p->beta[t] - p->beta[t - 1];
+      g2 += d * d;
+      ng++;
+    }
+  }
+  assert_close(s1 / 2000, 0.0, 0, 4 * 2 / sqrt(2000.0));
+  assert_close(sqrt(s2 / 2000), 2.0, 0, 4 * 2 / sqrt(2 * 2000.0));
+  assert_close(f1 / 2000, 4.5, 0, 4 * sqrt(0.75) / sqrt(2000.0));
+  assert_close(sqrt(g2 / (double)ng), 0.15, 0, 4 * 0.15 / sqrt(2.0 * (double)ng));
+  assert_close(xm / (double)nx, 0.0, 0, 4 / sqrt((double)nx));
+  assert_close(xv / (double)nx, 1.0, 0, 4 * sqrt(2.0 / (double)nx));
+  assert_close(em / (double)nx, 0.0, 0, 4 / sqrt((double)nx)); /* y = eps before onset */
+  assert_close(ev / (double)nx, 1.0, 0, 4 * sqrt(2.0 / (double)nx));
   /* The same seed gives the same path. */
   fp_debt_path *q = calloc(1, sizeof *q);
   gsl_rng_set(r, (unsigned long)fp_debt_rng_seed(3, 0, 1, 7));
