@@ -1,10 +1,15 @@
 #!/usr/bin/python3
-# fpentropy: figures of the learning-debt study (analogues of Katz 2026
-# Figures 1-3 as the issue names them): debt/calendar ratio heat maps per
-# family, the kappa = 1 abrupt head-to-head, and one path's decision diagram.
-# Usage: tools/debt_figures.py DIR [-o OUTDIR]   (DIR from `fpentropy debt-study
-# --trace ... -o DIR`; figures go to OUTDIR, default DIR/figures)
+# fpentropy: figures of the learning-debt study (`fpentropy debt-study` output).
 # SPDX-License-Identifier: GPL-3.0-or-later
+"""Figures of the learning-debt study: debt/calendar ratio heat maps per family (paper Figure 1),
+the kappa = 1 abrupt head-to-head (Figure 2), the Spearman correlations of the diagnostics with
+the KL signal (Figure 3) and one path's decision diagram (Appendix Figure 8).
+
+    tools/debt_figures.py DIR [-o OUTDIR]
+
+DIR holds cells.csv (and trace.csv from --trace for the path diagram); figures go to OUTDIR,
+default DIR/figures.
+"""
 import argparse
 import csv
 import math
@@ -128,7 +133,7 @@ def spearman(rows, out):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dir")
     ap.add_argument("-o", "--out")
     a = ap.parse_args()
