@@ -31,6 +31,8 @@
 #include <fpentropy/io/output.h>
 #include <fpentropy/policy/oracle.h>
 #include <fpentropy/policy/policy.h>
+#include <fpentropy/policy/debt_study.h>
+#include <fpentropy/policy/nig.h>
 #include <fpentropy/policy/policy_study.h>
 #include <fpentropy/policy/retrain_cost.h>
 #include <fpentropy/problem/case.h>

@@ -61,5 +61,6 @@ int cli_sample(const cli_args *a);
 int cli_policy(const cli_args *a);
 int cli_compare(const cli_args *a);
 int cli_calibrate(const cli_args *a);
+int cli_debt_study_main(int argc, char **argv);
 
 #endif /* FPENTROPY_CLI_H */

@@ -50,6 +50,8 @@ static void print_usage(FILE *f)
           "  calibrate CASE  fit the debt filter's emissions on the case under a frozen\n"
           "                deployment (exact kl, or estimates with --particles);\n"
           "                writes debt_calibration.txt for debt:calibration=FILE\n"
+          "  debt-study -o DIR  the learning-debt simulation study of Katz 2026\n"
+          "                (own options: fpentropy debt-study --help)\n"
           "\n"
           "Options:\n"
           "  -o, --output DIR       output directory (default: the case's\n"
@@ -298,6 +300,7 @@ static const struct {
   const char *name;
   int (*main)(int argc, char **argv);
 } own_option_commands[] = {
+    {"debt-study", cli_debt_study_main},
     {NULL, NULL},
 };
 

@@ -4,15 +4,15 @@
  * Page's tabular recursion S_k = max(0, S_{k-1} + x_k - k_ref), retrain when
  * S_k > h, S <- 0 on retrain.  x_k is chosen by `signal`: the loss signal
  * when the observation carries one and the divergence otherwise (auto), or
- * always one of them.  Katz's CUSUM is the case k_ref = 0 on a non-negative
- * signal (his x = max(score gap, 0)). */
+ * always one of them.  Katz's CUSUM is k_ref = 0, increment=positive on the
+ * score gap (his x = max(score gap, 0)). */
 #include <fpentropy/policy/policy.h>
 
 #include <math.h>
 
 #include "core/error_impl.h"
 
-enum { CUSUM_K_REF, CUSUM_H, CUSUM_SIGNAL };
+enum { CUSUM_K_REF, CUSUM_H, CUSUM_SIGNAL, CUSUM_INCREMENT };
 enum { SIGNAL_AUTO, SIGNAL_DIVERGENCE, SIGNAL_LOSS };
 
 static const fp_policy_param cusum_params[] = {
@@ -22,6 +22,9 @@ static const fp_policy_param cusum_params[] = {
      "decision interval: retrain when the sum exceeds h"},
     {"signal", FP_POLICY_PARAM_CHOICE, "auto", 0, 0, 0, "auto|divergence|loss",
      "increments: the loss when given (auto), the divergence, or the loss"},
+    {"increment", FP_POLICY_PARAM_CHOICE, "raw", 0, 0, 0, "raw|positive",
+     "use the signal as it is (raw) or its positive part max(x, 0) (positive: Katz's CUSUM "
+     "on the score gap, which never decreases within a spell)"},
 };
 
 typedef struct cusum_state {
@@ -41,6 +44,7 @@ static int cusum_observe(void *state, const fp_policy_values *v, const fp_policy
     x = obs->divergence;
   else
     x = obs->loss;
+  if ((int)v->num[CUSUM_INCREMENT] == 1 && x < 0.0) x = 0.0;
   double S = s->S + x - v->num[CUSUM_K_REF];
   s->S = S > 0.0 ? S : 0.0;
   *statistic = s->S;

@@ -43,7 +43,12 @@ static double normal_pdf(double y, double mu, double sigma)
 double fp_debt_filter_update(double rho, double divergence, double hazard, double p10,
                              const fp_debt_emissions *em)
 {
-  double y = sqrt(divergence > 0.0 ? divergence : 0.0);
+  return fp_debt_filter_update_y(rho, sqrt(divergence > 0.0 ? divergence : 0.0), hazard, p10, em);
+}
+
+double fp_debt_filter_update_y(double rho, double y, double hazard, double p10,
+                               const fp_debt_emissions *em)
+{
   double rho_pred = hazard * (1.0 - rho) + (1.0 - p10) * rho;
   double lik0 = normal_pdf(y, em->mu0, em->sigma0);
   double lik1 = normal_pdf(y, em->mu1, em->sigma1);
@@ -266,7 +271,8 @@ done:
 /* ------------------------------------------------------------------------ */
 
 enum { DEBT_KAPPA, DEBT_HAZARD, DEBT_P10, DEBT_MU0, DEBT_SIGMA0, DEBT_MU1, DEBT_SIGMA1,
-       DEBT_CALIBRATION };
+       DEBT_CALIBRATION, DEBT_INPUT };
+enum { INPUT_SQRT_DIVERGENCE, INPUT_DIRECT };
 
 static const fp_policy_param debt_params[] = {
     {"kappa", FP_POLICY_PARAM_REAL, "1", 0, INFINITY, FP_POLICY_PARAM_MIN_OPEN, NULL,
@@ -287,6 +293,10 @@ static const fp_policy_param debt_params[] = {
      "stale-state emission sd (default: from calibration)"},
     {"calibration", FP_POLICY_PARAM_PATH, NULL, 0, 0, FP_POLICY_PARAM_OPTIONAL, NULL,
      "emissions file from fp_debt_emissions_write (explicit mu/sigma keys override it)"},
+    {"input", FP_POLICY_PARAM_CHOICE, "sqrt", 0, 0, 0, "sqrt|direct",
+     "emission variable: sqrt(max(D,0)) of the divergence (sqrt), or the divergence field "
+     "taken as it is (direct: a signal already on the emission scale, e.g. Katz's proxy "
+     "filter)"},
 };
 
 typedef struct debt_state {
@@ -334,8 +344,12 @@ static int debt_observe(void *state, const fp_policy_values *v, const fp_policy_
 {
   (void)err;
   debt_state *s = state;
-  s->rho = fp_debt_filter_update(s->rho, obs->divergence, v->num[DEBT_HAZARD], v->num[DEBT_P10],
-                                 &s->em);
+  if ((int)v->num[DEBT_INPUT] == INPUT_DIRECT)
+    s->rho = fp_debt_filter_update_y(s->rho, obs->divergence, v->num[DEBT_HAZARD],
+                                     v->num[DEBT_P10], &s->em);
+  else
+    s->rho = fp_debt_filter_update(s->rho, obs->divergence, v->num[DEBT_HAZARD],
+                                   v->num[DEBT_P10], &s->em);
   double kappa = v->num[DEBT_KAPPA];
   *statistic = s->rho;
   *threshold = kappa / (1.0 + kappa);

@@ -130,13 +130,13 @@ static void test_spec_canonical(void **state)
       {"calendar:k=7", "calendar:k=7"},
       {"threshold:tau=0.1", "threshold:tau=0.1"},
       {"alarm", "alarm:q=0.9,min_history=10"},
-      {"cusum: h = 2 ", "cusum:k_ref=0,h=2,signal=auto"},
-      {"cusum:signal=loss,h=4,k_ref=0.25", "cusum:k_ref=0.25,h=4,signal=loss"},
+      {"cusum: h = 2 ", "cusum:k_ref=0,h=2,signal=auto,increment=raw"},
+      {"cusum:signal=loss,h=4,k_ref=0.25", "cusum:k_ref=0.25,h=4,signal=loss,increment=raw"},
       {"performance:margin=0.05", "performance:margin=0.05,baseline_periods=1"},
       {"debt:mu0=0.1,sigma0=0.02,mu1=1,sigma1=0.2",
-       "debt:kappa=1,hazard=0.05,p10=0,mu0=0.1,sigma0=0.02,mu1=1,sigma1=0.2"},
+       "debt:kappa=1,hazard=0.05,p10=0,mu0=0.1,sigma0=0.02,mu1=1,sigma1=0.2,input=sqrt"},
       {"debt:kappa=2,hazard=0.1,p10=0.02,mu0=0,sigma0=1,mu1=3,sigma1=1e-3",
-       "debt:kappa=2,hazard=0.1,p10=0.02,mu0=0,sigma0=1,mu1=3,sigma1=0.001"},
+       "debt:kappa=2,hazard=0.1,p10=0.02,mu0=0,sigma0=1,mu1=3,sigma1=0.001,input=sqrt"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     fp_policy *p = make(cases[i].spec);
@@ -199,7 +199,7 @@ static void test_spec_errors(void **state)
   /* A type from outside the registry works through create_type. */
   fp_policy *p = NULL;
   assert_int_equal(fp_policy_create_type(&fp_policy_type_cusum, "h=3", &p, &err), FP_OK);
-  assert_string_equal(fp_policy_spec(p), "cusum:k_ref=0,h=3,signal=auto");
+  assert_string_equal(fp_policy_spec(p), "cusum:k_ref=0,h=3,signal=auto,increment=raw");
   fp_policy_destroy(&p);
 }
 
@@ -583,7 +583,7 @@ static void test_debt_file(void **state)
   char expect[512];
   snprintf(expect, sizeof expect,
            "debt:kappa=1,hazard=0.05,p10=0,mu0=0.1,sigma0=0.3333333333333333,"
-           "mu1=1.2345678901234567,sigma1=0.2,calibration=%s", path);
+           "mu1=1.2345678901234567,sigma1=0.2,calibration=%s,input=sqrt", path);
   assert_string_equal(fp_policy_spec(p), expect);
   fp_policy_destroy(&p);
   snprintf(spec, sizeof spec, "debt:calibration=%s,mu1=3", path);

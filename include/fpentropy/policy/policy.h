@@ -264,6 +264,12 @@ int fp_debt_emissions_read(const char *path, fp_debt_emissions *out, fp_error *e
 double fp_debt_filter_update(double rho, double divergence, double hazard, double p10,
                              const fp_debt_emissions *em);
 
+/* The same update with the emission variable y given directly (the debt
+ * policy's input=direct: a signal already on the emission scale, such as
+ * Katz's proxy filter signal mu0 + raw sigma0, which may be negative). */
+double fp_debt_filter_update_y(double rho, double y, double hazard, double p10,
+                               const fp_debt_emissions *em);
+
 #ifdef __cplusplus
 }
 #endif
