@@ -62,4 +62,7 @@ int cli_policy(const cli_args *a);
 int cli_compare(const cli_args *a);
 int cli_calibrate(const cli_args *a);
 
+/* Commands with their own options (argv[0] = the command's name). */
+int cli_sweep_main(int argc, char **argv);
+
 #endif /* FPENTROPY_CLI_H */

@@ -50,6 +50,9 @@ static void print_usage(FILE *f)
           "  calibrate CASE  fit the debt filter's emissions on the case under a frozen\n"
           "                deployment (exact kl, or estimates with --particles);\n"
           "                writes debt_calibration.txt for debt:calibration=FILE\n"
+          "  sweep CASE --grid KEY=V1,V2,...  run a command at every point of a grid of\n"
+          "                case-key values (resumable; --jobs N, or under mpirun);\n"
+          "                see fpentropy sweep --help\n"
           "\n"
           "Options:\n"
           "  -o, --output DIR       output directory (default: the case's\n"
@@ -283,6 +286,7 @@ static const struct {
   const char *name;
   int (*main)(int argc, char **argv);
 } own_option_commands[] = {
+    {"sweep", cli_sweep_main},
     {NULL, NULL},
 };
 
