@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -198,6 +199,7 @@ typedef struct sweep_ctx {
   const char *dir;
   char exe[PATH_MAX];
   pid_t parent;
+  int lock; /* the directory's lock file, -1 if none */
 } sweep_ctx;
 
 static double now_seconds(void)
@@ -205,6 +207,20 @@ static double now_seconds(void)
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* SIGCHLD only has to cut a nap short, so that a finished point is seen at
+ * once rather than at the end of the nap. */
+static void on_child(int sig) { (void)sig; }
+
+static void wake_on_child(void)
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_child;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_NOCLDSTOP; /* no SA_RESTART: nanosleep returns with EINTR */
+  sigaction(SIGCHLD, &sa, NULL);
 }
 
 static void nap(long ms)
@@ -360,6 +376,7 @@ typedef struct slot {
 /* Workers under MPI: run the points rank 0 sends until it says stop. */
 static void worker_loop(const sweep_ctx *s)
 {
+  wake_on_child();
   size_t i;
   while (sweep_mpi_recv_point(&i)) {
     sweep_result r = {0};
@@ -499,6 +516,26 @@ static int master(sweep_ctx *s, int nranks)
     fprintf(stderr, "fpentropy sweep: %s\n", err.message);
     return EXIT_FAILED;
   }
+  /* One sweep at a time in a directory.  The points inherit the lock's file
+   * (no O_CLOEXEC), so it stays held until the last of them has ended, even
+   * when this process is killed: a rerun then waits for an orphaned point to
+   * stop instead of writing into its directory at the same time. */
+  char *lpath = NULL;
+  if (fp_output_join(s->dir, ".sweep.lock", &lpath, &err) != FP_OK) return EXIT_FAILED;
+  int lock = open(lpath, O_RDWR | O_CREAT, 0666);
+  free(lpath);
+  for (int tries = 0; lock < 0 || flock(lock, LOCK_EX | LOCK_NB) != 0; tries++) {
+    if (lock < 0 || errno != EWOULDBLOCK || tries == 300 || cli_interrupted) {
+      fprintf(stderr, "fpentropy sweep: another sweep (or a point of a sweep that was killed) is still "
+                      "running in %s\n", s->dir);
+      if (lock >= 0) close(lock);
+      return EXIT_USAGE;
+    }
+    if (tries == 0 && !o->quiet)
+      fprintf(stderr, "fpentropy sweep: waiting for the running points of an earlier sweep in %s\n", s->dir);
+    nap(100);
+  }
+  s->lock = lock;
   /* resume: the statuses of an earlier sweep of the same case and arguments */
   char *mpath = NULL;
   if (fp_output_join(s->dir, "sweep.json", &mpath, &err) != FP_OK) return EXIT_FAILED;
@@ -580,6 +617,7 @@ static int master(sweep_ctx *s, int nranks)
     free(slots), free(busy), free(wpoint), free(todo);
     return EXIT_FAILED;
   }
+  wake_on_child();
   double t0 = now_seconds();
   bool shown = false;
   size_t next = 0;
@@ -708,8 +746,11 @@ int cli_sweep_main(int argc, char **argv)
       rc = EXIT_FAILED;
     } else {
       s.exe[n] = '\0';
-      if (rank == 0)
+      if (rank == 0) {
+        s.lock = -1;
         rc = master(&s, nranks);
+        if (s.lock >= 0) close(s.lock);
+      }
       else
         worker_loop(&s);
     }

@@ -131,9 +131,8 @@ def cmd_resume(exe, case, tmp):
         reached = wait_done(out, 3, proc)
         check(reached, f"{how}: the sweep got 3 points done")
         if how == "kill":
-            proc.kill()                      # the parent dies at once; its points are told
-            proc.wait()
-            time.sleep(1.0)                  # let the orphaned point stop
+            proc.kill()                      # the parent dies at once; its points are told,
+            proc.wait()                      # and the rerun waits for them (directory lock)
         else:
             proc.send_signal(signal.SIGINT)  # finishes cleanly: manifest and table of the done
             _, err = proc.communicate(timeout=120)
