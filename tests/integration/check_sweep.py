@@ -206,6 +206,18 @@ def cmd_mpi(exe, case, tmp, mpiexec):
     check("1" in ranks, f"rank 1 ran points (ranks that ran: {ranks})")
     a, b = read(os.path.join(ser, "sweep.csv"), "rb"), read(os.path.join(out, "sweep.csv"), "rb")
     check(a == b, f"the 2-rank table equals the single-process table byte for byte ({len(b)} bytes)")
+    # A point failing on a worker rank comes back with its error; the others finish.
+    out = os.path.join(tmp, "mpi_failing")
+    cmd = [mpiexec, "--oversubscribe", "-n", "2", exe, "sweep", case, "-o", out, *FAST,
+           "--grid", "domain.cells=50,100", "--grid", "time.max_steps=3,5000", "--jobs", "0"]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    m = {pt["name"]: pt for pt in manifest(out)["points"]}
+    check(p.returncode == 1, f"mpirun sweep with failing points exits 1 (got {p.returncode})")
+    check(all(m[f"cells={n}_max_steps=3"]["status"] == "failed"
+              and "CV_TOO_MUCH_WORK" in m[f"cells={n}_max_steps=3"]["error"] for n in (50, 100)),
+          "the failing points (run by rank 1: --jobs 0 keeps rank 0 to the books) carry the error")
+    check(all(m[f"cells={n}_max_steps=5000"]["status"] == "done" for n in (50, 100)),
+          "the other points are done")
 
 
 def main():
