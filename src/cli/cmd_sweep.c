@@ -437,6 +437,7 @@ static void clear_progress(bool *shown)
   *shown = false;
 }
 
+/* rank: the MPI rank that ran the point, -1 without MPI. */
 static void record(sweep_ctx *s, size_t i, const sweep_result *r, int rank, tally *t, bool *shown)
 {
   fp_sweep_point *pt = &s->plan->points[i];
@@ -449,8 +450,8 @@ static void record(sweep_ctx *s, size_t i, const sweep_result *r, int rank, tall
   if (r->status == FP_SWEEP_FAILED)
     fprintf(stderr, "fpentropy sweep: point %s failed: %s\n", pt->name, r->error);
   else if (!s->o->quiet)
-    printf("%-11s %s (%.2f s, rank %d)\n", fp_sweep_status_name((fp_sweep_status)r->status), pt->name,
-           r->seconds, rank);
+    printf(rank >= 0 ? "%-11s %s (%.2f s, rank %d)\n" : "%-11s %s (%.2f s)\n",
+           fp_sweep_status_name((fp_sweep_status)r->status), pt->name, r->seconds, rank);
   fflush(stdout);
 }
 
@@ -639,7 +640,7 @@ static int master(sweep_ctx *s, int nranks)
       if (pid < 0) {
         r.status = FP_SWEEP_FAILED;
         r.exit_code = -1;
-        record(s, i, &r, 0, &t, &shown);
+        record(s, i, &r, nranks > 1 ? 0 : -1, &t, &shown);
         save_manifest(s, &meta);
         continue;
       }
@@ -660,7 +661,7 @@ static int master(sweep_ctx *s, int nranks)
       if (wp != slots[k].pid) continue;
       sweep_result r;
       classify(s, slots[k].point, ws, now_seconds() - slots[k].t0, &r);
-      record(s, slots[k].point, &r, 0, &t, &shown);
+      record(s, slots[k].point, &r, nranks > 1 ? 0 : -1, &t, &shown);
       save_manifest(s, &meta);
       slots[k].pid = 0;
       any = true;
