@@ -69,7 +69,7 @@ static void usage(FILE *f)
           "                         instead of the Cartesian product\n"
           "  -c, --command CMD      run (default), verify, compare or policy\n"
           "  -j, --jobs N           points run at once (default: the cores; under MPI\n"
-          "                         the points rank 0 runs itself, default 1)\n"
+          "                         per rank, default 1; --jobs 0: rank 0 only coordinates)\n"
           "  -o, --output DIR       sweep directory (default: the case's output\n"
           "                         directory + /sweep)\n"
           "  -s, --set SEC.KEY=VAL  override a case key at every point (repeatable)\n"
@@ -373,32 +373,70 @@ typedef struct slot {
   bool asked_to_stop;
 } slot;
 
-/* Workers under MPI: run the points rank 0 sends until it says stop. */
-static void worker_loop(const sweep_ctx *s)
+/* Points each rank runs at once: --jobs; by default the cores without MPI
+ * and 1 under MPI (one rank per core).  Workers run at least one. */
+static long rank_jobs(const sweep_opts *o, int rank, int nranks)
+{
+  long jobs = o->jobs >= 0 ? o->jobs : (nranks > 1 ? 1 : sysconf(_SC_NPROCESSORS_ONLN));
+  if (jobs < 1 && (rank > 0 || nranks < 2)) jobs = 1;
+  return jobs;
+}
+
+/* Workers under MPI: run up to `jobs` of the points rank 0 sends at once,
+ * report each as it ends, until rank 0 says stop and the last has ended. */
+static void worker_loop(const sweep_ctx *s, long jobs)
 {
   wake_on_child();
-  size_t i;
-  while (sweep_mpi_recv_point(&i)) {
-    sweep_result r = {0};
-    double t0 = now_seconds();
-    pid_t pid = i < s->plan->npoints ? spawn_point(s, i, &r) : -1;
-    if (pid < 0) {
-      r.status = FP_SWEEP_FAILED;
-      r.exit_code = -1;
-      if (!r.error[0]) snprintf(r.error, sizeof r.error, "no point %zu", i);
-    } else {
-      bool asked = false;
-      int ws = 0;
-      for (;;) {
-        pid_t w = waitpid(pid, &ws, WNOHANG);
-        if (w == pid || (w < 0 && errno != EINTR)) break;
-        if (cli_interrupted && !asked) kill(pid, SIGINT), asked = true;
-        nap(20);
+  slot *slots = calloc((size_t)jobs, sizeof *slots);
+  if (!slots) return;
+  bool stopped = false;
+  long running = 0;
+  while (!stopped || running > 0) {
+    bool any = false;
+    size_t i;
+    bool stop;
+    while (!stopped && running < jobs && sweep_mpi_poll_point(&i, &stop)) {
+      any = true;
+      if (stop) {
+        stopped = true;
+        break;
       }
-      classify(s, i, ws, now_seconds() - t0, &r);
+      sweep_result r = {0};
+      r.point = i;
+      pid_t pid = i < s->plan->npoints ? spawn_point(s, i, &r) : -1;
+      if (pid < 0) {
+        r.status = FP_SWEEP_FAILED;
+        r.exit_code = -1;
+        if (!r.error[0]) snprintf(r.error, sizeof r.error, "no point %zu", i);
+        sweep_mpi_send_result(&r);
+        continue;
+      }
+      for (long k = 0; k < jobs; k++)
+        if (!slots[k].pid) {
+          slots[k] = (slot){pid, i, now_seconds(), false};
+          running++;
+          break;
+        }
     }
-    sweep_mpi_send_result(&r);
+    for (long k = 0; k < jobs; k++) {
+      if (slots[k].pid <= 0) continue;
+      if (cli_interrupted && !slots[k].asked_to_stop) {
+        kill(slots[k].pid, SIGINT);
+        slots[k].asked_to_stop = true;
+      }
+      int ws;
+      if (waitpid(slots[k].pid, &ws, WNOHANG) != slots[k].pid) continue;
+      sweep_result r = {0};
+      classify(s, slots[k].point, ws, now_seconds() - slots[k].t0, &r);
+      r.point = slots[k].point;
+      sweep_mpi_send_result(&r);
+      slots[k].pid = 0;
+      running--;
+      any = true;
+    }
+    if (!any) nap(20);
   }
+  free(slots);
 }
 
 /* ----------------------------------------------------------------------- */
@@ -603,19 +641,19 @@ static int master(sweep_ctx *s, int nranks)
     free(todo);
     return EXIT_FAILED;
   }
-  long jobs = o->jobs >= 0 ? o->jobs : (nranks > 1 ? 1 : sysconf(_SC_NPROCESSORS_ONLN));
-  if (jobs < 1 && nranks < 2) jobs = 1;
+  long jobs = rank_jobs(o, 0, nranks), wjobs = rank_jobs(o, 1, nranks);
   if (!o->quiet)
     printf("sweep: %zu points (%zu done earlier, %zu to run) with %ld local job%s%s, in %s/\n",
            plan->npoints, t.skipped, ntodo, jobs, jobs == 1 ? "" : "s",
            nranks > 1 ? " and MPI workers" : "", s->dir);
+  if (!o->quiet && nranks > 1)
+    printf("sweep: %d MPI worker ranks with %ld job%s each\n", nranks - 1, wjobs, wjobs == 1 ? "" : "s");
   fflush(stdout);
 
   slot *slots = calloc((size_t)(jobs > 0 ? jobs : 1), sizeof *slots);
-  int *busy = calloc((size_t)nranks, sizeof *busy); /* point + 1 of each worker, 0 idle */
-  size_t *wpoint = calloc((size_t)nranks, sizeof *wpoint);
-  if (!slots || !busy || !wpoint) {
-    free(slots), free(busy), free(wpoint), free(todo);
+  long *busy = calloc((size_t)nranks, sizeof *busy); /* points each worker is running */
+  if (!slots || !busy) {
+    free(slots), free(busy), free(todo);
     return EXIT_FAILED;
   }
   wake_on_child();
@@ -647,11 +685,11 @@ static int master(sweep_ctx *s, int nranks)
       slots[k] = (slot){pid, i, now_seconds(), false};
     }
     for (int w = 1; w < nranks && !stop && next < ntodo; w++) {
-      if (busy[w]) continue;
-      wpoint[w] = todo[next++];
-      busy[w] = 1;
-      t.running++;
-      sweep_mpi_send_point(w, wpoint[w]);
+      while (busy[w] < wjobs && next < ntodo) {
+        busy[w]++;
+        t.running++;
+        sweep_mpi_send_point(w, todo[next++]);
+      }
     }
     bool any = false;
     for (long k = 0; k < jobs; k++) {
@@ -669,9 +707,9 @@ static int master(sweep_ctx *s, int nranks)
     int w;
     sweep_result r;
     while (nranks > 1 && sweep_mpi_poll_result(&w, &r)) {
-      if (w > 0 && w < nranks && busy[w]) {
-        busy[w] = 0;
-        record(s, wpoint[w], &r, w, &t, &shown);
+      if (w > 0 && w < nranks && busy[w] > 0 && r.point < plan->npoints) {
+        busy[w]--;
+        record(s, (size_t)r.point, &r, w, &t, &shown);
         save_manifest(s, &meta);
       }
       any = true;
@@ -686,7 +724,7 @@ static int master(sweep_ctx *s, int nranks)
     }
   }
   clear_progress(&shown);
-  free(slots), free(busy), free(wpoint), free(todo);
+  free(slots), free(busy), free(todo);
 
   /* points never started stay pending; the table has every done point */
   save_manifest(s, &meta);
@@ -753,7 +791,7 @@ int cli_sweep_main(int argc, char **argv)
         if (s.lock >= 0) close(s.lock);
       }
       else
-        worker_loop(&s);
+        worker_loop(&s, rank_jobs(&o, rank, nranks));
     }
     /* however rank 0 ended, its workers are waiting for a word */
     for (int w = 1; rank == 0 && w < nranks; w++) sweep_mpi_send_stop(w);

@@ -56,13 +56,17 @@ bool sweep_mpi_poll_result(int *worker, sweep_result *r)
   return true;
 }
 
-bool sweep_mpi_recv_point(size_t *point)
+bool sweep_mpi_poll_point(size_t *point, bool *stop)
 {
-  unsigned long long p = 0;
+  int flag = 0;
   MPI_Status st;
-  MPI_Recv(&p, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
+  MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
+  if (!flag) return false;
+  unsigned long long p = 0;
+  MPI_Recv(&p, 1, MPI_UNSIGNED_LONG_LONG, 0, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
   *point = (size_t)p;
-  return st.MPI_TAG == TAG_POINT;
+  *stop = st.MPI_TAG != TAG_POINT;
+  return true;
 }
 
 void sweep_mpi_send_result(const sweep_result *r)

@@ -197,10 +197,12 @@ def cmd_mpi(exe, case, tmp, mpiexec):
     out = os.path.join(tmp, "mpi")
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                OMPI_MCA_rmaps_base_oversubscribe="1")
-    cmd = [mpiexec, "--oversubscribe", "-n", "2", exe, "sweep", case, "-o", out, *FAST, *GRID]
+    # --jobs 2: every rank runs two points at once (rank 1 as an MPI worker with two slots)
+    cmd = [mpiexec, "--oversubscribe", "-n", "2", exe, "sweep", case, "-o", out, *FAST, *GRID,
+           "--jobs", "2"]
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     check(p.returncode == 0, f"mpirun -n 2 sweep exits 0 (got {p.returncode}: {p.stderr.strip()[-300:]})")
-    check("MPI workers" in p.stdout, "rank 0 knows it has MPI workers")
+    check("1 MPI worker ranks with 2 jobs each" in p.stdout, "rank 0 knows its worker and its jobs")
     ranks = sorted(set(ln.split("rank ")[-1].rstrip(")") for ln in p.stdout.splitlines()
                        if ln.startswith("done ")))
     check("1" in ranks, f"rank 1 ran points (ranks that ran: {ranks})")
