@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Grid convergence of the entropy-balance terms against the closed-form OU values.
 
-For ou1d_relax, ou1d_moving_mean (1D) and ou2d_rotating (2D), at four resolutions, measures
+For ou1d_relax, ou1d_moving_mean (1D) and ou2d_rotating (2D), at four resolutions (one
+`fpentropy sweep` per case, its points run in parallel), measures
 for each balance quantity x in kl, dkl_dt, sigma_tot, q_hk (and, where the closed form has
 them, sigma_hk_hs and sigma_na) the error
 
@@ -23,21 +24,17 @@ stationary_checks.csv and balance_convergence.png. Exit status 1 if an order bet
 finest grids is below 1.8 for a quantity with a nonzero exact value, a residual is not at
 round-off, or a stationary check fails; 2 if a run fails.
 
-    /usr/bin/python3 validation/balance_convergence.py [--fpentropy build/fpentropy] [--quick]
+    /usr/bin/python3 validation/balance_convergence.py [--fpentropy build/fpentropy] [--quick] [--jobs N]
 """
 import csv
-import math
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
-from fpdata import order, read_balance, read_summary, refinement_setup, run_case
+from fpdata import order, read_summary, refinement_setup, run_case, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "validation" / "results"
@@ -76,14 +73,18 @@ def main():
         # ------------------------------------------------------------ refinement
         for case, dim, cells_list, (rtol, atol) in studies:
             prev = {}
-            for n in cells_list:
-                sets = [f"domain.cells={n}", f"time.rtol={rtol:g}", f"time.atol={atol:g}",
-                        "output.snapshots=0"] + solver
-                try:
-                    bal, summ, wall = run_case(exe, case, sets, tmp / f"{case}_{n}")
-                except RuntimeError as e:
-                    print(f"FAIL: run failed: {e}", file=sys.stderr)
-                    return 2
+            # the refinement of one case is one fpentropy sweep (its points run in parallel)
+            sets = [f"time.rtol={rtol:g}", f"time.atol={atol:g}", "output.snapshots=0"] + solver
+            try:
+                points, table = run_sweep(exe, case, [f"domain.cells={','.join(map(str, cells_list))}"],
+                                          tmp / case, sets, jobs=args.jobs)
+            except RuntimeError as e:
+                print(f"FAIL: run failed: {e}", file=sys.stderr)
+                return 2
+            for n, pt in zip(cells_list, points):
+                bal = table[pt["name"]]
+                summ = read_summary(pt["dir"] / "summary.txt")
+                wall = pt["seconds"]
                 print(f"  {case:18s} cells={cells_label(n, dim):>9s} "
                       f"({summ.get('linear_solver', '?')}, {wall:.1f} s)", flush=True)
                 lo = float(summ["domain.lower"].split(",")[0])

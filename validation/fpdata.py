@@ -3,6 +3,7 @@
 finding the binary, running a case, observed orders."""
 import argparse
 import csv
+import json
 import math
 import os
 import subprocess
@@ -62,6 +63,48 @@ def run_case(exe, case, sets, out):
     return read_balance(Path(out) / "balance.csv"), read_summary(Path(out) / "summary.txt"), wall
 
 
+def run_sweep(exe, case, grids, out, sets=(), zip_=False, jobs=None, command="run"):
+    """fpentropy sweep cases/<case>.ini --grid G ... --set S ... -o out -q [--zip] [--jobs N].
+    Returns (points, table): points is the manifest's list of points in plan order (dicts with
+    name, params, status, error, seconds) each with "dir" (its Path) added; table maps a point's
+    name to its rows of sweep.csv as dict column -> numpy array (parameter columns included).
+    Raises RuntimeError with the command and its message if the sweep or any point fails."""
+    cmd = [str(exe), "sweep", str(ROOT / "cases" / f"{case}.ini"), "-o", str(out), "-q",
+           "--command", command]
+    for g in grids:
+        cmd += ["--grid", g]
+    for s in sets:
+        cmd += ["--set", s]
+    if zip_:
+        cmd.append("--zip")
+    if jobs:
+        cmd += ["--jobs", str(jobs)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}\n  exit status {proc.returncode}\n  "
+                           + proc.stderr.strip().replace("\n", "\n  "))
+    with open(Path(out) / "sweep.json") as f:
+        points = json.load(f)["points"]
+    for p in points:
+        p["dir"] = Path(out) / p["name"]
+    rows = read_csv(Path(out) / "sweep.csv")
+    table = {}
+    for p in points:
+        mine = [r for r in rows if r["point"] == p["name"]]
+        table[p["name"]] = {k: np.array([float(r[k]) if r[k] != "" else float("nan") for r in mine])
+                            if k != "point" and all(_is_number(r[k]) for r in mine) else
+                            [r[k] for r in mine] for k in (mine[0].keys() if mine else [])}
+    return points, table
+
+
+def _is_number(text):
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return text == ""
+
+
 def order(e_coarse, e_fine):
     """Observed order between two grids with halved spacing."""
     if e_coarse > 0 and e_fine > 0:
@@ -90,6 +133,8 @@ def refinement_setup(doc, results_default):
                     help="solver.linear_solver for all runs (default: auto)")
     ap.add_argument("--results", default=str(results_default), help="output folder")
     ap.add_argument("--no-plot", action="store_true")
+    ap.add_argument("--jobs", type=int, default=None,
+                    help="runs at once in each fpentropy sweep (default: the cores)")
     args = ap.parse_args()
     exe = find_exe(args.fpentropy)
     results = Path(args.results)

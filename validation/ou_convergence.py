@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Grid convergence of the density against the closed-form Ornstein-Uhlenbeck solution.
 
-Runs ou1d_relax and ou1d_moving_mean (1D) and ou2d_rotating (2D) at four resolutions with
+Runs ou1d_relax and ou1d_moving_mean (1D) and ou2d_rotating (2D) at four resolutions (one
+`fpentropy sweep` per case, its points run in parallel) with
 time tolerances tight enough that the time error is well below the space error (this is
 checked: the finest run is repeated at 10x tighter tolerances and the two densities are
 compared directly), reads the l1_error column of balance.csv (L1 distance of the grid
@@ -12,25 +13,25 @@ density to the exact Gaussian at the cell centres) and reports
     l1_error_final  at the final time
     order           log2 of the error ratio between successive resolutions
 
-Writes validation/results/ou_convergence.csv, ou_convergence_time_check.csv and
-ou_convergence.png. Exit status 1 if an observed order between the two finest grids is
+Also runs the one-line study `fpentropy sweep cases/ou2d_rotating.ini --grid
+domain.cells=32,64,128,256` (the case's own tolerances) and checks that it reproduces the
+ou2d_rotating rows (l1_error within 1e-3 relative, orders within 0.005).
+
+Writes validation/results/ou_convergence.csv, ou_convergence_time_check.csv,
+ou_convergence_sweep_check.csv and ou_convergence.png. Exit status 1 if an observed order between the two finest grids is
 below 1.8 or the time error is not well below the space error; 2 if a run fails.
 
-    /usr/bin/python3 validation/ou_convergence.py [--fpentropy build/fpentropy] [--quick]
+    /usr/bin/python3 validation/ou_convergence.py [--fpentropy build/fpentropy] [--quick] [--jobs N]
 """
 import csv
-import math
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
-from fpdata import order, read_balance, read_summary, refinement_setup
+from fpdata import order, read_summary, refinement_setup, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "validation" / "results"
@@ -38,6 +39,10 @@ RESULTS = ROOT / "validation" / "results"
 MIN_ORDER = 1.8
 # The time error of the finest run must be below this fraction of its space error.
 MAX_TIME_TO_SPACE = 0.1
+# The one-line sweep at the case's own tolerances must match the study's ou2d_rotating rows
+# to this relative error in l1_error and this difference in observed order.
+ONELINER_REL = 1e-3
+ONELINER_ORDER = 0.005
 
 
 # --------------------------------------------------------------------------- helpers
@@ -49,22 +54,6 @@ def read_dat(path):
         names = f.readline().lstrip("#").split()
     data = np.loadtxt(path, comments="#", ndmin=2)
     return data[:, names.index("p")]
-
-
-def run_case(exe, case, sets, keep_dir=None):
-    """Run fpentropy on cases/<case>.ini with --set overrides. Returns (balance, summary,
-    process wall seconds, output dir). Raises RuntimeError on failure."""
-    out = Path(keep_dir) if keep_dir else Path(tempfile.mkdtemp(prefix=f"fpval_{case}_"))
-    cmd = [str(exe), "run", str(ROOT / "cases" / f"{case}.ini"), "-o", str(out), "-q"]
-    for s in sets:
-        cmd += ["--set", s]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)}\n  exit status {proc.returncode}\n  "
-                           + proc.stderr.strip().replace("\n", "\n  "))
-    return read_balance(out / "balance.csv"), read_summary(out / "summary.txt"), wall, out
 
 
 def axis_length(summary):
@@ -81,23 +70,33 @@ def main():
     studies = [("ou1d_relax", n1, tol1), ("ou1d_moving_mean", n1, tol1),
                ("ou2d_rotating", n2, tol2)]
 
-    rows, checks, failures = [], [], []
+    rows, checks, failures, oneliner = [], [], [], []
     tmp_root = Path(tempfile.mkdtemp(prefix="fpval_conv_"))
     try:
         for case, cells_list, (rtol, atol) in studies:
+            # One sweep per case (fpentropy sweep --zip): the refinement, then the finest grid
+            # again at 10x tighter tolerances; the two finest runs keep 5 density snapshots
+            # for the time-error check.
+            nref = len(cells_list)
+            zipped = [("domain.cells", cells_list + cells_list[-1:]),
+                      ("output.snapshots", [0] * (nref - 1) + [5, 5]),
+                      ("time.rtol", [f"{rtol:g}"] * nref + [f"{rtol / 10:g}"]),
+                      ("time.atol", [f"{atol:g}"] * nref + [f"{atol / 10:g}"])]
+            grids = [f"{k}={','.join(str(v) for v in vals)}" for k, vals in zipped]
+            sets = ["output.snapshot_format=dat", f"solver.linear_solver={args.linear_solver}"]
+            try:
+                points, table = run_sweep(exe, case, grids, tmp_root / case, sets, zip_=True,
+                                          jobs=args.jobs)
+            except RuntimeError as e:
+                print(f"FAIL: run failed: {e}", file=sys.stderr)
+                return 2
             errs, errs_final = [], []
             for k, n in enumerate(cells_list):
-                finest = k == len(cells_list) - 1
-                sets = [f"domain.cells={n}", f"time.rtol={rtol:g}", f"time.atol={atol:g}",
-                        f"solver.linear_solver={args.linear_solver}"]
-                # The finest run keeps 5 density snapshots for the time-error check.
-                sets += ["output.snapshots=5", "output.snapshot_format=dat"] if finest \
-                    else ["output.snapshots=0"]
-                try:
-                    bal, summ, wall, out = run_case(exe, case, sets, tmp_root / f"{case}_{n}")
-                except RuntimeError as e:
-                    print(f"FAIL: run failed: {e}", file=sys.stderr)
-                    return 2
+                finest = k == nref - 1
+                pt = points[k]
+                bal, out = table[pt["name"]], pt["dir"]
+                summ = read_summary(out / "summary.txt")
+                wall = pt["seconds"]
                 if "l1_error" not in bal:
                     print(f"FAIL: {case}: balance.csv has no l1_error column", file=sys.stderr)
                     return 2
@@ -119,13 +118,7 @@ def main():
                       f"({summ.get('linear_solver', '?')}, {wall:.1f} s)", flush=True)
                 if finest:
                     # Time-error check: same grid, 10x tighter tolerances, compare densities.
-                    tsets = [s for s in sets if not s.startswith("time.")]
-                    tsets += [f"time.rtol={rtol / 10:g}", f"time.atol={atol / 10:g}"]
-                    try:
-                        _, _, _, tout = run_case(exe, case, tsets, tmp_root / f"{case}_{n}_tight")
-                    except RuntimeError as e:
-                        print(f"FAIL: run failed: {e}", file=sys.stderr)
-                        return 2
+                    tout = points[nref]["dir"]
                     vol = h ** dim
                     snaps = sorted(out.glob("snapshot_*.dat"))
                     terr = 0.0
@@ -134,18 +127,42 @@ def main():
                         pb = read_dat(tout / s.name)
                         terr = max(terr, float(np.sum(np.abs(pa - pb)) * vol))
                     ratio = terr / e_max if e_max > 0 else float("inf")
-                    ok = ratio < MAX_TIME_TO_SPACE
+                    ok = ratio < MAX_TIME_TO_SPACE and len(snaps) == 5
                     checks.append(dict(case=case, cells=n, rtol=rtol, atol=atol,
                                        time_error_l1=terr, space_error_l1=e_max,
                                        ratio=ratio, limit=MAX_TIME_TO_SPACE, pass_=ok))
                     if not ok:
                         failures.append(f"{case}: time error {terr:.2e} is not below "
-                                        f"{MAX_TIME_TO_SPACE} x space error {e_max:.2e}")
+                                        f"{MAX_TIME_TO_SPACE} x space error {e_max:.2e} "
+                                        f"({len(snaps)} snapshots compared)")
             for label, o in (("max over t", rows[-1]["order"]),
                              ("final time", rows[-1]["order_final"])):
                 if not (o >= MIN_ORDER):
                     failures.append(f"{case}: observed order ({label}) between the two finest "
                                     f"grids is {o:.3f} < {MIN_ORDER}")
+        # The one-line refinement study of docs/sweeps.md, at the case file's own tolerances
+        # (rtol 1e-6): fpentropy sweep cases/ou2d_rotating.ini --grid domain.cells=32,64,...
+        # must reproduce the table above (time error far below space error at either rtol).
+        try:
+            points, table = run_sweep(exe, "ou2d_rotating", ["domain.cells=" + ",".join(map(str, n2))],
+                                      tmp_root / "oneliner", jobs=args.jobs)
+        except RuntimeError as e:
+            print(f"FAIL: run failed: {e}", file=sys.stderr)
+            return 2
+        study = [r for r in rows if r["case"] == "ou2d_rotating"]
+        prev = None
+        for n, pt, r in zip(n2, points, study):
+            e = float(np.max(table[pt["name"]]["l1_error"]))
+            o = order(prev, e) if prev else None
+            rel = abs(e - r["l1_error"]) / r["l1_error"]
+            do = abs(o - r["order"]) if o is not None else 0.0
+            ok = rel <= ONELINER_REL and do <= ONELINER_ORDER
+            oneliner.append(dict(cells=n, l1_error=e, study=r["l1_error"], rel=rel, order=o,
+                                 order_study=r["order"], pass_=ok))
+            if not ok:
+                failures.append(f"one-line sweep, cells={n}: l1 {e:.4e} vs study {r['l1_error']:.4e} "
+                                f"(rel {rel:.1e} > {ONELINER_REL}) or order off by {do:.4f}")
+            prev = e
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
 
@@ -185,6 +202,20 @@ def main():
               f"space error {c['space_error_l1']:.2e}, ratio {c['ratio']:.1e} "
               f"(limit {c['limit']}) {'ok' if c['pass_'] else 'TOO LARGE'}")
 
+    print()
+    print("One-line sweep (fpentropy sweep cases/ou2d_rotating.ini --grid domain.cells=...) at the "
+          "case's rtol against the study")
+    with open(results / "ou_convergence_sweep_check.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["cells", "l1_error_sweep", "l1_error_study", "relative_difference",
+                    "order_sweep", "order_study", "pass"])
+        for c in oneliner:
+            w.writerow([f"{c['cells']}x{c['cells']}", f"{c['l1_error']:.6e}", f"{c['study']:.6e}",
+                        f"{c['rel']:.2e}", fmt(c["order"]), fmt(c["order_study"]),
+                        "yes" if c["pass_"] else "no"])
+            print(f"  {c['cells']:4d}^2 l1 {c['l1_error']:.4e} (study {c['study']:.4e}, rel "
+                  f"{c['rel']:.1e}) order {fmt(c['order']) or '-':>6s} (study "
+                  f"{fmt(c['order_study']) or '-'}) {'ok' if c['pass_'] else 'DIFFERS'}")
     if not args.no_plot:
         plot(rows, results / "ou_convergence.png")
     print(f"\nwrote {results / 'ou_convergence.csv'}, ou_convergence_time_check.csv"

@@ -15,7 +15,8 @@
  *              estimators), compare.h (estimators against the PDE)
  *   policy/    policy.h (retraining policies), retrain_cost.h, oracle.h,
  *              policy_study.h (policies on exact and sampled divergences)
- *   io/        output.h (atomic files, CSV tables, snapshots)
+ *   io/        output.h (atomic files, CSV tables, snapshots),
+ *              sweep.h (sweep plans, manifest, gathered table)
  */
 #ifndef FPENTROPY_FPENTROPY_H
 #define FPENTROPY_FPENTROPY_H
@@ -29,6 +30,7 @@
 #include <fpentropy/fv/operator.h>
 #include <fpentropy/fv/stationary.h>
 #include <fpentropy/io/output.h>
+#include <fpentropy/io/sweep.h>
 #include <fpentropy/policy/oracle.h>
 #include <fpentropy/policy/policy.h>
 #include <fpentropy/policy/debt_study.h>

@@ -63,4 +63,7 @@ int cli_compare(const cli_args *a);
 int cli_calibrate(const cli_args *a);
 int cli_debt_study_main(int argc, char **argv);
 
+/* Commands with their own options (argv[0] = the command's name). */
+int cli_sweep_main(int argc, char **argv);
+
 #endif /* FPENTROPY_CLI_H */

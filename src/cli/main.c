@@ -52,6 +52,9 @@ static void print_usage(FILE *f)
           "                writes debt_calibration.txt for debt:calibration=FILE\n"
           "  debt-study -o DIR  the learning-debt simulation study of Katz 2026\n"
           "                (own options: fpentropy debt-study --help)\n"
+          "  sweep CASE --grid KEY=V1,V2,...  run a command at every point of a grid of\n"
+          "                case-key values (resumable; --jobs N, or under mpirun);\n"
+          "                see fpentropy sweep --help\n"
           "\n"
           "Options:\n"
           "  -o, --output DIR       output directory (default: the case's\n"
@@ -301,6 +304,7 @@ static const struct {
   int (*main)(int argc, char **argv);
 } own_option_commands[] = {
     {"debt-study", cli_debt_study_main},
+    {"sweep", cli_sweep_main},
     {NULL, NULL},
 };
 
