@@ -94,16 +94,69 @@ static int on_particles(const fp_particle_snapshot *snap, void *ctx)
   return s->interrupted && *s->interrupted ? 1 : 0;
 }
 
+/* ---- results in memory ------------------------------------------------------ */
+
+struct fp_compare_result {
+  size_t E, S, T, R;       /* estimators, sample sizes, output times, replicas */
+  char **spec;             /* E canonical estimator specs (owned) */
+  size_t *sizes;           /* S */
+  double *t, *kl, *dkl_dt; /* T: the PDE's series */
+  double *estimates;       /* [e][n][k][r] */
+};
+
+void fp_compare_result_destroy(fp_compare_result **r)
+{
+  if (!r || !*r) return;
+  fp_compare_result *x = *r;
+  if (x->spec)
+    for (size_t e = 0; e < x->E; e++) free(x->spec[e]);
+  free(x->spec);
+  free(x->sizes);
+  free(x->t);
+  free(x->kl);
+  free(x->dkl_dt);
+  free(x->estimates);
+  free(x);
+  *r = NULL;
+}
+
+void fp_compare_result_shape(const fp_compare_result *r, size_t *estimators, size_t *sizes,
+                             size_t *times, size_t *replicas)
+{
+  if (estimators) *estimators = r ? r->E : 0;
+  if (sizes) *sizes = r ? r->S : 0;
+  if (times) *times = r ? r->T : 0;
+  if (replicas) *replicas = r ? r->R : 0;
+}
+
+const char *fp_compare_result_estimator(const fp_compare_result *r, size_t e)
+{
+  return r && e < r->E ? r->spec[e] : NULL;
+}
+
+size_t fp_compare_result_size(const fp_compare_result *r, size_t n) { return r && n < r->S ? r->sizes[n] : 0; }
+
+double fp_compare_result_time(const fp_compare_result *r, size_t k) { return r && k < r->T ? r->t[k] : NAN; }
+
+double fp_compare_result_exact(const fp_compare_result *r, size_t k) { return r && k < r->T ? r->kl[k] : NAN; }
+
+static const double *result_slot(const fp_compare_result *r, size_t e, size_t n, size_t k)
+{
+  return r->estimates + ((e * r->S + n) * r->T + k) * r->R;
+}
+
+double fp_compare_result_estimate(const fp_compare_result *r, size_t e, size_t n, size_t k, size_t rep)
+{
+  if (!r || e >= r->E || n >= r->S || k >= r->T || rep >= r->R) return NAN;
+  return result_slot(r, e, n, k)[rep];
+}
+
 /* Mean, standard deviation, RMSE against `exact` and the fraction of
  * negative values of R numbers (NaN entries skipped). */
-typedef struct stats {
-  double mean, sd, rmse, frac_negative;
-  size_t count;
-} stats;
-
-static stats summarise(const double *x, size_t R, double exact)
+static fp_compare_stats summarise(const double *x, size_t R, double exact)
 {
-  stats st = {0};
+  fp_compare_stats st = {0};
+  st.exact = exact;
   double sum = 0.0, sq = 0.0, err2 = 0.0;
   size_t neg = 0;
   for (size_t r = 0; r < R; r++) {
@@ -114,10 +167,11 @@ static stats summarise(const double *x, size_t R, double exact)
     if (x[r] < 0.0) neg++;
   }
   if (st.count == 0) {
-    st.mean = st.sd = st.rmse = st.frac_negative = NAN;
+    st.mean = st.bias = st.sd = st.rmse = st.frac_negative = NAN;
     return st;
   }
   st.mean = sum / (double)st.count;
+  st.bias = st.mean - exact;
   for (size_t r = 0; r < R; r++)
     if (!isnan(x[r])) sq += (x[r] - st.mean) * (x[r] - st.mean);
   st.sd = st.count > 1 ? sqrt(sq / (double)(st.count - 1)) : NAN;
@@ -126,96 +180,171 @@ static stats summarise(const double *x, size_t R, double exact)
   return st;
 }
 
-static int write_tables(compare_state *s, const fp_density_series *series, const char *dir,
-                        FILE *report, fp_error *err)
+int fp_compare_result_stats(const fp_compare_result *r, size_t e, size_t n, size_t k, bool rate,
+                            fp_compare_stats *out, fp_error *err)
 {
-  const fp_compare_options *o = s->opt;
-  const size_t R = o->replicas, T = s->T;
+  if (!r || !out || e >= r->E || n >= r->S || k >= r->T)
+    return fp_fail(err, FP_ERR_ARG, "fp_compare_result_stats: NULL or index out of range");
+  if (!rate) {
+    *out = summarise(result_slot(r, e, n, k), r->R, r->kl[k]);
+    return FP_OK;
+  }
+  /* centred differences inside, one-sided at the ends */
+  size_t a = k > 0 ? k - 1 : k, b = k + 1 < r->T ? k + 1 : k;
+  if (a == b) return fp_fail(err, FP_ERR_ARG, "fp_compare_result_stats: a rate needs two output times");
+  double span = r->t[b] - r->t[a];
+  double *rates = malloc(r->R * sizeof *rates);
+  if (!rates) return fp_fail(err, FP_ERR_NOMEM, "out of memory for the rate statistics");
+  const double *xa = result_slot(r, e, n, a), *xb = result_slot(r, e, n, b);
+  for (size_t q = 0; q < r->R; q++) rates[q] = (xb[q] - xa[q]) / span;
+  *out = summarise(rates, r->R, (r->kl[b] - r->kl[a]) / span);
+  free(rates);
+  return FP_OK;
+}
+
+/* Root mean over output times of the squared error of estimator e at size n
+ * (rate: over the times where a rate exists). */
+static double rms_over_times(const fp_compare_result *r, size_t e, size_t n, bool rate)
+{
+  double sum = 0.0;
+  for (size_t k = 0; k < r->T; k++) {
+    fp_compare_stats st;
+    if (fp_compare_result_stats(r, e, n, k, rate, &st, NULL) != FP_OK) continue;
+    if (!isnan(st.rmse)) sum += st.rmse * st.rmse;
+  }
+  return sqrt(sum / (double)(r->T > 1 || !rate ? r->T : 1));
+}
+
+void fp_compare_result_summary(const fp_compare_result *r, size_t e, size_t n, double *rmse,
+                               double *rate_rmse, double *slope)
+{
+  if (!r || e >= r->E || n >= r->S) {
+    if (rmse) *rmse = NAN;
+    if (rate_rmse) *rate_rmse = NAN;
+    if (slope) *slope = NAN;
+    return;
+  }
+  if (rmse) *rmse = rms_over_times(r, e, n, false);
+  if (rate_rmse) *rate_rmse = rms_over_times(r, e, n, true);
+  if (slope) {
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (size_t q = 0; q < r->S; q++) {
+      double lx = log((double)r->sizes[q]), ly = log(rms_over_times(r, e, q, false));
+      sx += lx, sy += ly, sxx += lx * lx, sxy += lx * ly;
+    }
+    double m = (double)r->S;
+    *slope = r->S > 1 ? (m * sxy - sx * sy) / (m * sxx - sx * sx) : NAN;
+  }
+}
+
+/* ---- writers --------------------------------------------------------------- */
+
+static int write_estimate_table(const fp_compare_result *r, bool rate, const char *dir, fp_error *err)
+{
   static const char *const cols[] = {"estimator", "N", "t",    "exact",         "mean",  "bias",
                                      "sd",        "rmse", "frac_negative", "dkl_dt"};
-  const char *names[2] = {"compare.csv", "compare_rate.csv"};
-  double *rates = malloc(R * sizeof *rates);
-  double *summary = calloc(o->nestimators * o->nsizes * 2, sizeof *summary); /* mse sums */
-  if (!rates || !summary) {
-    free(rates);
-    free(summary);
-    return fp_fail(err, FP_ERR_NOMEM, "out of memory for the comparison tables");
-  }
-  int rc = FP_OK;
-  for (int table = 0; table < 2 && rc == FP_OK; table++) {
-    char *path = NULL;
-    fp_output_file *f = NULL;
-    rc = fp_output_join(dir, names[table], &path, err);
-    if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
-    free(path);
-    if (rc != FP_OK) break;
-    FILE *out = fp_output_file_stream(f);
-    fprintf(out, "# %s of KL(p_t || q_ref): %zu replicas; exact = %s\n",
-            table ? "rate estimates d/dt (differences of successive estimates)" : "estimates", R,
-            table ? "the PDE's kl differenced the same way (so the error is the estimators' alone); "
-                    "dkl_dt = the PDE's exact rate (their gap is the monitoring interval's truncation)"
-                  : "the PDE's kl");
-    size_t ncols = table ? 10 : 9;
-    for (size_t q = 0; q < ncols; q++) fprintf(out, "%s%s", q ? "," : "", cols[q]);
-    fputc('\n', out);
-    for (size_t e = 0; e < o->nestimators; e++)
-      for (size_t n = 0; n < o->nsizes; n++)
-        for (size_t k = 0; k < T; k++) {
-          const double *x = estimate_slot(s, e, n, k, 0);
-          double exact = series->kl[k];
-          if (table == 1) {
-            /* centred differences inside, one-sided at the ends */
-            size_t a = k > 0 ? k - 1 : k, b = k + 1 < T ? k + 1 : k;
-            if (a == b) continue;
-            double span = series->t[b] - series->t[a];
-            for (size_t r = 0; r < R; r++)
-              rates[r] = (*estimate_slot(s, e, n, b, r) - *estimate_slot(s, e, n, a, r)) / span;
-            x = rates;
-            exact = (series->kl[b] - series->kl[a]) / span;
-          }
-          stats st = summarise(x, R, exact);
-          if (!isnan(st.rmse)) summary[(e * o->nsizes + n) * 2 + (size_t)table] += st.rmse * st.rmse;
-          fprintf(out, "\"%s\",%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g", fp_estimator_spec(s->est[e]),
-                  o->sizes[n], series->t[k], exact, st.mean, st.mean - exact, st.sd, st.rmse, st.frac_negative);
-          if (table == 1) fprintf(out, ",%.17g", series->dkl_dt[k]);
-          fputc('\n', out);
-        }
-    rc = fp_output_file_commit(&f, err);
-  }
-  if (rc == FP_OK) {
-    char *path = NULL;
-    fp_output_file *f = NULL;
-    rc = fp_output_join(dir, "compare_summary.csv", &path, err);
-    if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
-    free(path);
-    if (rc == FP_OK) {
-      FILE *out = fp_output_file_stream(f);
-      fprintf(out, "# rmse: root mean over output times of the squared error; slope: least-squares d log rmse / d log N\n");
-      fprintf(out, "estimator,N,rmse,rate_rmse,slope\n");
-      if (report) fprintf(report, "%-36s %9s %12s %12s %8s\n", "estimator", "N", "rmse(kl)", "rmse(rate)", "slope");
-      for (size_t e = 0; e < o->nestimators; e++) {
-        double sx = 0, sy = 0, sxx = 0, sxy = 0;
-        for (size_t n = 0; n < o->nsizes; n++) {
-          double lx = log((double)o->sizes[n]), ly = log(sqrt(summary[(e * o->nsizes + n) * 2] / (double)T));
-          sx += lx, sy += ly, sxx += lx * lx, sxy += lx * ly;
-        }
-        double m = (double)o->nsizes;
-        double slope = o->nsizes > 1 ? (m * sxy - sx * sy) / (m * sxx - sx * sx) : NAN;
-        for (size_t n = 0; n < o->nsizes; n++) {
-          double rmse = sqrt(summary[(e * o->nsizes + n) * 2] / (double)T);
-          double rate = sqrt(summary[(e * o->nsizes + n) * 2 + 1] / (double)(T > 1 ? T : 1));
-          fprintf(out, "\"%s\",%zu,%.17g,%.17g,%.17g\n", fp_estimator_spec(s->est[e]), o->sizes[n], rmse, rate, slope);
-          if (report)
-            fprintf(report, "%-36.36s %9zu %12.4g %12.4g %8.3f\n", fp_estimator_spec(s->est[e]), o->sizes[n], rmse,
-                    rate, slope);
-        }
+  char *path = NULL;
+  fp_output_file *f = NULL;
+  int rc = fp_output_join(dir, rate ? "compare_rate.csv" : "compare.csv", &path, err);
+  if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
+  free(path);
+  if (rc != FP_OK) return rc;
+  FILE *out = fp_output_file_stream(f);
+  fprintf(out, "# %s of KL(p_t || q_ref): %zu replicas; exact = %s\n",
+          rate ? "rate estimates d/dt (differences of successive estimates)" : "estimates", r->R,
+          rate ? "the PDE's kl differenced the same way (so the error is the estimators' alone); "
+                 "dkl_dt = the PDE's exact rate (their gap is the monitoring interval's truncation)"
+               : "the PDE's kl");
+  size_t ncols = rate ? 10 : 9;
+  for (size_t q = 0; q < ncols; q++) fprintf(out, "%s%s", q ? "," : "", cols[q]);
+  fputc('\n', out);
+  for (size_t e = 0; e < r->E; e++)
+    for (size_t n = 0; n < r->S; n++)
+      for (size_t k = 0; k < r->T; k++) {
+        fp_compare_stats st;
+        if (fp_compare_result_stats(r, e, n, k, rate, &st, NULL) != FP_OK) continue;
+        fprintf(out, "\"%s\",%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g", r->spec[e], r->sizes[n],
+                r->t[k], st.exact, st.mean, st.bias, st.sd, st.rmse, st.frac_negative);
+        if (rate) fprintf(out, ",%.17g", r->dkl_dt[k]);
+        fputc('\n', out);
       }
-      rc = fp_output_file_commit(&f, err);
+  return fp_output_file_commit(&f, err);
+}
+
+int fp_compare_write(const fp_compare_result *r, const char *dir, fp_error *err)
+{
+  if (!r || !dir) return fp_fail(err, FP_ERR_ARG, "fp_compare_write: NULL argument");
+  int rc = fp_output_mkdir(dir, err);
+  if (rc == FP_OK) rc = write_estimate_table(r, false, dir, err);
+  if (rc == FP_OK) rc = write_estimate_table(r, true, dir, err);
+  if (rc != FP_OK) return rc;
+  char *path = NULL;
+  fp_output_file *f = NULL;
+  rc = fp_output_join(dir, "compare_summary.csv", &path, err);
+  if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
+  free(path);
+  if (rc != FP_OK) return rc;
+  FILE *out = fp_output_file_stream(f);
+  fprintf(out, "# rmse: root mean over output times of the squared error; slope: least-squares d log rmse / d log N\n");
+  fprintf(out, "estimator,N,rmse,rate_rmse,slope\n");
+  for (size_t e = 0; e < r->E; e++)
+    for (size_t n = 0; n < r->S; n++) {
+      double rmse, rate, slope;
+      fp_compare_result_summary(r, e, n, &rmse, &rate, &slope);
+      fprintf(out, "\"%s\",%zu,%.17g,%.17g,%.17g\n", r->spec[e], r->sizes[n], rmse, rate, slope);
     }
+  return fp_output_file_commit(&f, err);
+}
+
+int fp_compare_print(const fp_compare_result *r, FILE *f, fp_error *err)
+{
+  if (!r || !f) return fp_fail(err, FP_ERR_ARG, "fp_compare_print: NULL argument");
+  fprintf(f, "%-36s %9s %12s %12s %8s\n", "estimator", "N", "rmse(kl)", "rmse(rate)", "slope");
+  for (size_t e = 0; e < r->E; e++)
+    for (size_t n = 0; n < r->S; n++) {
+      double rmse, rate, slope;
+      fp_compare_result_summary(r, e, n, &rmse, &rate, &slope);
+      fprintf(f, "%-36.36s %9zu %12.4g %12.4g %8.3f\n", r->spec[e], r->sizes[n], rmse, rate, slope);
+    }
+  if (ferror(f)) return fp_fail(err, FP_ERR_IO, "cannot write the comparison report");
+  return FP_OK;
+}
+
+static char *duplicate(const char *s)
+{
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d) memcpy(d, s, n);
+  return d;
+}
+
+/* Move the state's estimates and the series into a result. */
+static int make_result(compare_state *s, const fp_density_series *series, fp_compare_result **out,
+                       fp_error *err)
+{
+  const fp_compare_options *o = s->opt;
+  fp_compare_result *r = calloc(1, sizeof *r);
+  if (!r) return fp_fail(err, FP_ERR_NOMEM, "out of memory for the comparison results");
+  r->E = o->nestimators, r->S = o->nsizes, r->T = s->T, r->R = o->replicas;
+  r->spec = calloc(r->E, sizeof *r->spec);
+  r->sizes = malloc(r->S * sizeof *r->sizes);
+  r->t = malloc(r->T * sizeof *r->t);
+  r->kl = malloc(r->T * sizeof *r->kl);
+  r->dkl_dt = malloc(r->T * sizeof *r->dkl_dt);
+  bool ok = r->spec && r->sizes && r->t && r->kl && r->dkl_dt;
+  for (size_t e = 0; ok && e < r->E; e++) ok = (r->spec[e] = duplicate(fp_estimator_spec(s->est[e]))) != NULL;
+  if (!ok) {
+    fp_compare_result_destroy(&r);
+    return fp_fail(err, FP_ERR_NOMEM, "out of memory for the comparison results");
   }
-  free(rates);
-  free(summary);
-  return rc;
+  memcpy(r->sizes, o->sizes, r->S * sizeof *r->sizes);
+  memcpy(r->t, series->t, r->T * sizeof *r->t);
+  memcpy(r->kl, series->kl, r->T * sizeof *r->kl);
+  memcpy(r->dkl_dt, series->dkl_dt, r->T * sizeof *r->dkl_dt);
+  r->estimates = s->estimates; /* moved */
+  s->estimates = NULL;
+  *out = r;
+  return FP_OK;
 }
 
 static int prepare_reference(compare_state *s, fp_reference *ref, fp_error *err)
@@ -252,10 +381,12 @@ static int prepare_reference(compare_state *s, fp_reference *ref, fp_error *err)
   return FP_OK;
 }
 
-static int compare_case_unguarded(const fp_case *c, const fp_compare_options *opt, const fp_run_options *run,
-                    const char *dir, FILE *report, fp_error *err)
+static int compare_run_unguarded(const fp_case *c, const fp_compare_options *opt,
+                                 const fp_run_options *run, fp_compare_result **out, fp_error *err)
 {
-  if (!c || !opt || !run || !dir) return fp_fail(err, FP_ERR_ARG, "fp_compare_case: NULL argument");
+  if (!out) return fp_fail(err, FP_ERR_ARG, "fp_compare_run: out is NULL");
+  *out = NULL;
+  if (!c || !opt || !run) return fp_fail(err, FP_ERR_ARG, "fp_compare_run: NULL argument");
   if (opt->nsizes == 0 || opt->nestimators == 0)
     return fp_fail(err, FP_ERR_ARG, "compare needs at least one sample size and one estimator");
   if (opt->replicas < 2) return fp_fail(err, FP_ERR_ARG, "compare needs at least 2 replicas (got %zu)", opt->replicas);
@@ -297,7 +428,7 @@ static int compare_case_unguarded(const fp_case *c, const fp_compare_options *op
     rc = fp_particles_run(particles, on_particles, &s, err);
     if (s.status != FP_OK) rc = fp_fail(err, s.status, "%s", s.err.message);
   }
-  if (rc == FP_OK) rc = write_tables(&s, &series, dir, report, err);
+  if (rc == FP_OK) rc = make_result(&s, &series, out, err);
 out_free:
   if (s.est)
     for (size_t e = 0; e < opt->nestimators; e++) fp_estimator_destroy(&s.est[e]);
@@ -316,11 +447,23 @@ out_free:
 
 /* Public entry points: GSL's handler off for the call (core/gsl_guard_impl.h). */
 
+int fp_compare_run(const fp_case *c, const fp_compare_options *opt, const fp_run_options *run,
+                   fp_compare_result **out, fp_error *err)
+{
+  fp_gsl_guard guard = fp_gsl_guard_begin();
+  int rc = compare_run_unguarded(c, opt, run, out, err);
+  fp_gsl_guard_end(guard);
+  return rc;
+}
+
 int fp_compare_case(const fp_case *c, const fp_compare_options *opt, const fp_run_options *run,
                     const char *dir, FILE *report, fp_error *err)
 {
-  fp_gsl_guard guard = fp_gsl_guard_begin();
-  int rc = compare_case_unguarded(c, opt, run, dir, report, err);
-  fp_gsl_guard_end(guard);
+  if (!dir) return fp_fail(err, FP_ERR_ARG, "fp_compare_case: NULL argument");
+  fp_compare_result *r = NULL;
+  int rc = fp_compare_run(c, opt, run, &r, err);
+  if (rc == FP_OK) rc = fp_compare_write(r, dir, err);
+  if (rc == FP_OK && report) rc = fp_compare_print(r, report, err);
+  fp_compare_result_destroy(&r);
   return rc;
 }
