@@ -40,14 +40,6 @@ void fp_policy_study_destroy(fp_policy_study **st)
   *st = NULL;
 }
 
-static char *duplicate(const char *s)
-{
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d) memcpy(d, s, n);
-  return d;
-}
-
 /* Run one schedule's scoring: the excess loss of 002 on its stale states. */
 static int score(const fp_retrain_problem *pb, const fp_policy_study_options *opt, int *Z,
                  fp_study_schedule *row, fp_error *err)
@@ -114,11 +106,11 @@ static int study_run_unguarded(const fp_density_series *s, const double *K,
   fp_retrain_cost check;
   if (rc == FP_OK) rc = fp_retrain_evaluate(&pb, opt->cost, dec, sig, mis, &check, err);
   if (rc == FP_OK) rc = score(&pb, opt, Z, oracle, err);
-  st->labels[nspecs] = duplicate("oracle");
+  st->labels[nspecs] = strdup("oracle");
   if (!st->labels[nspecs] && rc == FP_OK) rc = fp_fail(err, FP_ERR_NOMEM, "out of memory");
   for (size_t i = 0; i < nspecs && rc == FP_OK; i++) {
     fp_study_schedule *r = &st->schedules[i];
-    st->labels[i] = duplicate(fp_policy_spec(policies[i]));
+    st->labels[i] = strdup(fp_policy_spec(policies[i]));
     if (!st->labels[i]) rc = fp_fail(err, FP_ERR_NOMEM, "out of memory");
     if (rc == FP_OK)
       rc = fp_policy_run_exact(policies[i], &pb, opt->cost, st->decision + i * T,

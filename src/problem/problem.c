@@ -15,25 +15,17 @@
 
 static const char *const axis_letter[FP_MAX_DIM] = {"x", "y", "z"};
 
-static char *duplicate(const char *s)
-{
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d) memcpy(d, s, n);
-  return d;
-}
-
 /* Record `section.key = value` (source "api"), replacing an earlier entry of
  * the same key, so that fp_case_print() and summary.txt show what was set. */
 static int set_entry(fp_problem *p, const char *section, const char *key, const char *value,
                      fp_error *err)
 {
-  char *v = duplicate(value);
+  char *v = strdup(value);
   if (!v) return fp_fail(err, FP_ERR_NOMEM, "out of memory recording %s.%s", section, key);
   for (size_t i = 0; i < p->n_entries; i++) {
     fp_case_entry *e = &p->entries[i];
     if (strcmp(e->section, section) == 0 && strcmp(e->key, key) == 0) {
-      char *src = duplicate("api");
+      char *src = strdup("api");
       if (!src) {
         free(v);
         return fp_fail(err, FP_ERR_NOMEM, "out of memory recording %s.%s", section, key);
@@ -51,7 +43,7 @@ static int set_entry(fp_problem *p, const char *section, const char *key, const 
     return fp_fail(err, FP_ERR_NOMEM, "out of memory recording %s.%s", section, key);
   }
   p->entries = entries;
-  fp_case_entry e = {duplicate(section), duplicate(key), v, duplicate("api")};
+  fp_case_entry e = {strdup(section), strdup(key), v, strdup("api")};
   if (!e.section || !e.key || !e.source) {
     free(e.section);
     free(e.key);
@@ -455,7 +447,7 @@ int fp_problem_set_output_dir(fp_problem *p, const char *directory, fp_error *er
   if (rc != FP_OK) return rc;
   if (!directory || !*directory)
     return fp_fail(err, FP_ERR_ARG, "fp_problem_set_output_dir: empty directory");
-  char *d = duplicate(directory);
+  char *d = strdup(directory);
   if (!d) return fp_fail(err, FP_ERR_NOMEM, "out of memory setting the output directory");
   rc = set_entry(p, "output", "directory", directory, err);
   if (rc != FP_OK) {

@@ -310,14 +310,6 @@ int fp_compare_print(const fp_compare_result *r, FILE *f, fp_error *err)
   return FP_OK;
 }
 
-static char *duplicate(const char *s)
-{
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d) memcpy(d, s, n);
-  return d;
-}
-
 /* Move the state's estimates and the series into a result. */
 static int make_result(compare_state *s, const fp_density_series *series, fp_compare_result **out,
                        fp_error *err)
@@ -332,7 +324,7 @@ static int make_result(compare_state *s, const fp_density_series *series, fp_com
   r->kl = malloc(r->T * sizeof *r->kl);
   r->dkl_dt = malloc(r->T * sizeof *r->dkl_dt);
   bool ok = r->spec && r->sizes && r->t && r->kl && r->dkl_dt;
-  for (size_t e = 0; ok && e < r->E; e++) ok = (r->spec[e] = duplicate(fp_estimator_spec(s->est[e]))) != NULL;
+  for (size_t e = 0; ok && e < r->E; e++) ok = (r->spec[e] = strdup(fp_estimator_spec(s->est[e]))) != NULL;
   if (!ok) {
     fp_compare_result_destroy(&r);
     return fp_fail(err, FP_ERR_NOMEM, "out of memory for the comparison results");
