@@ -37,6 +37,8 @@
 #include <fpentropy/problem/grid.h>
 #include <fpentropy/streams/compare.h>
 #include <fpentropy/streams/estimator.h>
+#include <fpentropy/streams/labels.h>
+#include <fpentropy/streams/logistic.h>
 #include <fpentropy/streams/particles.h>
 #include <fpentropy/time/run.h>
 #include <fpentropy/time/solver.h>
