@@ -30,6 +30,7 @@
 #include <fpentropy/policy/policy.h>
 #include <fpentropy/policy/policy_study.h>
 #include <fpentropy/policy/retrain_cost.h>
+#include <fpentropy/policy/stream.h>
 #include <fpentropy/problem/case.h>
 #include <fpentropy/problem/density.h>
 #include <fpentropy/problem/expr.h>
