@@ -62,4 +62,7 @@ int cli_policy(const cli_args *a);
 int cli_compare(const cli_args *a);
 int cli_calibrate(const cli_args *a);
 
+/* Commands with their own options (own_option_commands[] in main.c). */
+int cli_stream_main(int argc, char **argv);
+
 #endif /* FPENTROPY_CLI_H */

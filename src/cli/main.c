@@ -50,6 +50,8 @@ static void print_usage(FILE *f)
           "  calibrate CASE  fit the debt filter's emissions on the case under a frozen\n"
           "                deployment (exact kl, or estimates with --particles);\n"
           "                writes debt_calibration.txt for debt:calibration=FILE\n"
+          "  stream CASE   a labelled stream (classifier, log loss) run by retraining\n"
+          "                policies: table.csv, loss.csv, pe_matrix.csv (stream --help)\n"
           "\n"
           "Options:\n"
           "  -o, --output DIR       output directory (default: the case's\n"
@@ -283,6 +285,7 @@ static const struct {
   const char *name;
   int (*main)(int argc, char **argv);
 } own_option_commands[] = {
+    {"stream", cli_stream_main},
     {NULL, NULL},
 };
 

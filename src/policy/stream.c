@@ -2,7 +2,9 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include <fpentropy/policy/stream.h>
 
+#include <fpentropy/balance/balance.h>
 #include <fpentropy/policy/policy.h>
+#include <fpentropy/policy/policy_study.h>
 #include <fpentropy/streams/estimator.h>
 #include <fpentropy/streams/logistic.h>
 
@@ -51,32 +53,45 @@ int fp_stream_training_kl(const fp_grid *g, const double *p, size_t T, size_t wi
   if (!g || !p || !kl || T == 0 || window == 0)
     return fp_fail(err, FP_ERR_ARG, "fp_stream_training_kl: bad argument");
   size_t n = g->ncells;
-  double *m = malloc(n * sizeof *m);
-  if (!m) return fp_fail(err, FP_ERR_NOMEM, "out of memory");
+  /* KL[i][j] = sum_c p_j log p_j - sum_c p_j log m_i: T*n logarithms and
+   * dot products instead of T*T*n logarithms. */
+  double *m = malloc(n * sizeof *m), *logm = malloc(T * n * sizeof *logm), *ent = malloc(T * sizeof *ent);
   int rc = FP_OK;
-  for (size_t i = 0; i < T && rc == FP_OK; i++) {
+  if (!m || !logm || !ent) {
+    rc = fp_fail(err, FP_ERR_NOMEM, "out of memory");
+    goto done;
+  }
+  /* logarithms floored as in the balance columns and fp_mismatch_matrix() */
+  for (size_t j = 0; j < T; j++) {
+    double s = 0.0;
+    for (size_t c = 0; c < n; c++) {
+      double pj = p[j * n + c];
+      s += pj * log(pj > FP_BALANCE_FLOOR ? pj : FP_BALANCE_FLOOR);
+    }
+    ent[j] = s;
+  }
+  for (size_t i = 0; i < T; i++) {
     size_t first = i + 1 >= window ? i + 1 - window : 0;
     for (size_t c = 0; c < n; c++) {
       double s = 0.0;
       for (size_t k = first; k <= i; k++) s += p[k * n + c];
       m[c] = s / (double)(i + 1 - first);
-    }
-    for (size_t j = 0; j < T; j++) {
-      double s = 0.0;
-      for (size_t c = 0; c < n; c++) {
-        double pj = p[j * n + c];
-        if (!(pj > 0.0)) continue;
-        if (!(m[c] > 0.0)) {
-          rc = fp_fail(err, FP_ERR_NUMERIC, "training density of period %zu is 0 in cell %zu "
-                       "where p(t_%zu) is not", i, c, j);
-          break;
-        }
-        s += pj * log(pj / m[c]);
-      }
-      kl[i * T + j] = s * g->cell_volume;
+      logm[i * n + c] = log(m[c] > FP_BALANCE_FLOOR ? m[c] : FP_BALANCE_FLOOR);
     }
   }
-  free(m);
+  for (size_t i = 0; i < T && rc == FP_OK; i++)
+    for (size_t j = 0; j < T; j++) {
+      const double *pj = p + j * n, *lm = logm + i * n;
+      double s = 0.0;
+      for (size_t c = 0; c < n; c++) s += pj[c] * lm[c];
+      if (!isfinite(s)) {
+        rc = fp_fail(err, FP_ERR_NUMERIC, "KL(p(t_%zu) || training density of %zu) is not finite", j, i);
+        break;
+      }
+      kl[i * T + j] = (ent[j] - s) * g->cell_volume;
+    }
+done:
+  free(m), free(logm), free(ent);
   return rc;
 }
 
@@ -287,4 +302,38 @@ void fp_stream_summarise(const fp_stream_result *r, size_t q, bool exact, fp_str
     out->se_avg = sqrt(fmax(sa2 / Rd - out->avg * out->avg, 0.0) * Rd / (Rd - 1.0) / Rd);
     out->se_retrains = sqrt(fmax(sr2 / Rd - out->retrains * out->retrains, 0.0) * Rd / (Rd - 1.0) / Rd);
   }
+}
+
+int fp_stream_densities(const fp_case *c, const fp_labels *l, const fp_run_options *run,
+                        double **t, double **p, size_t *T, fp_error *err)
+{
+  if (!c || !l || !t || !p || !T) return fp_fail(err, FP_ERR_ARG, "fp_stream_densities: NULL argument");
+  *t = NULL, *p = NULL, *T = 0;
+  if (l->features == FP_FEATURES_PDE) {
+    fp_density_series s = {0};
+    fp_run_options ro = {0};
+    if (run) ro = *run;
+    int rc = fp_density_series_collect(c, &ro, &s, err);
+    if (rc != FP_OK) return rc;
+    /* hand the two arrays over and release the rest */
+    *t = s.t, *p = s.p, *T = s.T;
+    s.t = NULL, s.p = NULL;
+    fp_density_series_clear(&s);
+    return FP_OK;
+  }
+  size_t n = c->grid.ncells, m = c->n_output_times;
+  *t = malloc(m * sizeof **t);
+  *p = malloc(m * n * sizeof **p);
+  if (!*t || !*p) {
+    free(*t), free(*p), *t = NULL, *p = NULL;
+    return fp_fail(err, FP_ERR_NOMEM, "out of memory for %zu densities", m);
+  }
+  memcpy(*t, c->output_times, m * sizeof **t);
+  int rc = fp_labels_density_series(l, &c->grid, *t, m, *p, err);
+  if (rc != FP_OK) {
+    free(*t), free(*p), *t = NULL, *p = NULL;
+    return rc;
+  }
+  *T = m;
+  return FP_OK;
 }

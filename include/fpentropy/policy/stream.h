@@ -37,8 +37,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <fpentropy/problem/case.h>
 #include <fpentropy/problem/grid.h>
 #include <fpentropy/streams/labels.h>
+#include <fpentropy/time/run.h>
 #include <fpentropy/core/status.h>
 
 #ifdef __cplusplus
@@ -55,10 +57,18 @@ int fp_stream_policy_parse(const char *text, char *name, size_t name_size, char 
 
 /* kl[i*T + j] = sum_c p_j,c |V| log(p_j,c / m_i,c), m_i the mean of the
  * densities of the window {max(0, i-window+1), .., i} (the population the
- * model of period i was trained on); cells with p_j = 0 contribute 0.
- * Returns FP_OK, FP_ERR_NUMERIC (m_i = 0 where p_j > 0), FP_ERR_NOMEM. */
+ * model of period i was trained on); logarithms floored at FP_BALANCE_FLOOR
+ * as in fp_mismatch_matrix().  Returns FP_OK, FP_ERR_NUMERIC, FP_ERR_NOMEM. */
 int fp_stream_training_kl(const fp_grid *g, const double *p, size_t T, size_t window, double *kl,
                           fp_error *err);
+
+/* The feature densities of a labelled case at its output times: the PDE
+ * solution (features = pde; `run` as for fp_density_series_collect(), its
+ * callbacks NULL) or the density expression normalised on the grid
+ * (features = density; `run` unused).  *t (T) and *p (T*ncells) are the
+ * caller's to free.  Returns FP_OK or the run's error. */
+int fp_stream_densities(const fp_case *c, const fp_labels *l, const fp_run_options *run,
+                        double **t, double **p, size_t *T, fp_error *err);
 
 /* Where the features come from: T grid densities p (T*ncells) at times t. */
 typedef struct fp_stream_data {
