@@ -189,11 +189,9 @@ int fp_labels_load(const fp_case *c, fp_labels **out, fp_error *err)
       rc = fp_fail(err, rc, "%s: [labels] density: %s", src, e2.message);
       goto fail;
     }
-  } else if (dtext) {
-    rc = fp_fail(err, FP_ERR_CASE, "%s: [labels] density: given, but features = pde (set "
-                 "features = density to use it)", src);
-    goto fail;
   }
+  /* with features = pde a density key is kept but not used, so that one
+   * case can run both ways (--set labels.features=pde) */
   if ((rc = get_count(c, "labels", "batch", 100000000, &l->batch, err)) != FP_OK) goto fail;
   if (l->batch < 2) {
     rc = fp_fail(err, FP_ERR_CASE, "%s: [labels] batch: expected at least 2 points", c->path);
