@@ -26,6 +26,7 @@
 #include <fpentropy/fv/operator.h>
 #include <fpentropy/fv/stationary.h>
 #include <fpentropy/io/output.h>
+#include <fpentropy/policy/loss_objective.h>
 #include <fpentropy/policy/oracle.h>
 #include <fpentropy/policy/policy.h>
 #include <fpentropy/policy/policy_study.h>
