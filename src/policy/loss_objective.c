@@ -187,6 +187,23 @@ static int upf_fit(const double (*R)[UPF_NFEAT], const double *a, size_t n, doub
   return FP_OK;
 }
 
+/* The delta-quantile of Beta(a, b) by bisection on its CDF (GSL's inverse can
+ * fail to converge, and its error handler must not run from the library).
+ * For a + b > 1e5 the Beta is within 1e-3 sd of normal: the normal quantile. */
+static double beta_quantile(double delta, double a, double b, double mean, double var)
+{
+  if (a + b > 1e5) return fmin(fmax(mean + sqrt(var) * gsl_cdf_ugaussian_Pinv(delta), 0.0), 1.0);
+  double lo = 0.0, hi = 1.0;
+  for (int it = 0; it < 60; it++) {
+    double mid = 0.5 * (lo + hi);
+    if (gsl_cdf_beta_P(mid, a, b) < delta)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
 /* Mean and variance of the moment-matched Beta of (mu, sigma2), and its delta-quantile. */
 static void upf_beta(double mu, double sigma2, double delta, double *mean, double *var, double *q)
 {
@@ -198,7 +215,7 @@ static void upf_beta(double mu, double sigma2, double delta, double *mean, doubl
   }
   *mean = a / (a + b);
   *var = a * b / ((a + b) * (a + b) * (a + b + 1.0));
-  if (q) *q = gsl_cdf_beta_Pinv(delta, a, b);
+  if (q) *q = beta_quantile(delta, a, b, *mean, *var);
 }
 
 /* delta-quantile of the sum of independent Betas over tau = from..to-1 of model i. */

@@ -88,7 +88,8 @@ double fp_loss_auc(const double *alpha, const double *cost, size_t n);
  *   decision  at t with deployed model i, over the horizon tau = t..min(t+H, T)-1:
  *             keep    = scale * Q_delta(sum_tau A_{i,tau}),
  *             retrain = alpha + scale * Q_delta(sum_tau A_{t,tau}),
- *             retrain iff retrain < keep.  H = 1: the exact Beta quantile; H > 1: the normal
+ *             retrain iff retrain < keep.  H = 1: the Beta quantile (bisection; the normal one
+ *             when a + b > 1e5); H > 1: the normal
  *             quantile of the sum of independent Betas (mean sum mu, variance sum var);
  *   online    after period t the loss pe[r(t)][t] of the served model joins the data.
  * scale = 0 means 4 max_{i<=j<w} pe[i][j] (log loss is unbounded; values above the scale are
