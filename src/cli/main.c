@@ -78,6 +78,10 @@ static void print_usage(FILE *f)
           "      --policy SPEC      a policy, e.g. threshold:tau=0.1 (repeatable; default:\n"
           "                         the case's [policy] policies); docs/policies.md\n"
           "      --cost C           retrain cost c in C = c #retrains + sum D dt\n"
+          "      --objective loss   score on the performance matrix pe of the case's\n"
+          "                         [labels] (paper 001's C_alpha; --cost is alpha);\n"
+          "                         the policy upf:offline=W,... is then available\n"
+          "      --alpha-sweep AMAX[:N]  C_alpha for alpha = 0..AMAX (N points), AUC\n"
           "      --particles N      also drive the policies by sample estimates from N\n"
           "                         particles (--replicas R, --estimators SPEC: one\n"
           "                         two-sample estimator, default wkv)\n"
@@ -117,6 +121,8 @@ static const value_option value_options[] = {
     SINGLE("format", 0, format),
     SINGLE("estimators", 0, estimators),
     SINGLE("cost", 0, cost),
+    SINGLE("objective", 0, objective),
+    SINGLE("alpha-sweep", 0, alpha_sweep),
 };
 
 static const value_option *find_value_option(const char *arg, const char **inline_value)

@@ -9,6 +9,7 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_linalg.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,9 +134,12 @@ typedef struct upf_model {
   double sigma2;
 } upf_model;
 
-static void upf_features(size_t i, size_t j, double z, double r[UPF_NFEAT])
+/* r_ij; with FP_UPF_AGE the columns i and j are held at 0 (a constant
+ * column is centred to 0, so its coefficient is 0). */
+static void upf_features(fp_upf_features kind, size_t i, size_t j, double z, double r[UPF_NFEAT])
 {
-  r[0] = (double)i, r[1] = (double)j, r[2] = (double)j - (double)i, r[3] = z;
+  bool full = kind == FP_UPF_FULL;
+  r[0] = full ? (double)i : 0.0, r[1] = full ? (double)j : 0.0, r[2] = (double)j - (double)i, r[3] = z;
 }
 
 static double upf_predict(const upf_model *m, const double r[UPF_NFEAT])
@@ -219,17 +223,17 @@ static void upf_beta(double mu, double sigma2, double delta, double *mean, doubl
 }
 
 /* delta-quantile of the sum of independent Betas over tau = from..to-1 of model i. */
-static double upf_cost_quantile(const upf_model *m, size_t i, size_t from, size_t to, double z,
+static double upf_cost_quantile(const upf_model *m, fp_upf_features kind, size_t i, size_t from, size_t to, double z,
                                 double delta)
 {
   double r[UPF_NFEAT], mean, var, q, sm = 0.0, sv = 0.0;
   if (to - from == 1) {
-    upf_features(i, from, z, r);
+    upf_features(kind, i, from, z, r);
     upf_beta(upf_predict(m, r), m->sigma2, delta, &mean, &var, &q);
     return q;
   }
   for (size_t tau = from; tau < to; tau++) {
-    upf_features(i, tau, z, r);
+    upf_features(kind, i, tau, z, r);
     upf_beta(upf_predict(m, r), m->sigma2, delta, &mean, &var, NULL);
     sm += mean, sv += var;
   }
@@ -262,7 +266,7 @@ int fp_upf_run(const double *pe, size_t T, const double *z, double alpha, const 
 #define ZAT(j) (z ? z[j] : 0.0)
 #define ADD(i, j)                                                          \
   do {                                                                     \
-    upf_features((i), (j), ZAT(j), R[n]);                                  \
+    upf_features(o->features, (i), (j), ZAT(j), R[n]);                                \
     a[n++] = fmin(fmax(pe[(i) * T + (j)] / scale, 1e-6), 1.0 - 1e-6);     \
   } while (0)
   for (size_t i = 0; i < w; i++)
@@ -277,8 +281,8 @@ int fp_upf_run(const double *pe, size_t T, const double *z, double alpha, const 
     /* the shift feature of the newest features (label-free, known at t) */
     double zt = ZAT(t);
     size_t to = t + o->horizon < T ? t + o->horizon : T;
-    double keep = scale * upf_cost_quantile(&m, dep, t, to, zt, o->delta);
-    double retrain = alpha + scale * upf_cost_quantile(&m, t, t, to, zt, o->delta);
+    double keep = scale * upf_cost_quantile(&m, o->features, dep, t, to, zt, o->delta);
+    double retrain = alpha + scale * upf_cost_quantile(&m, o->features, t, t, to, zt, o->delta);
     if (retrain < keep) schedule[t] = true, dep = t;
     ADD(dep, t); /* the served model's loss at t, observed after t */
   }

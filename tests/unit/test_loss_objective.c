@@ -130,6 +130,11 @@ static void test_upf_hand_made(void **state)
     bool expect = t >= 6 && (t - 6) % 3 == 0;
     if (s[t] != expect) fail_msg("UPF at t = %zu: %d, expected %d", t, s[t], expect);
   }
+  /* the paper's features [i, j, j - i, z] fit this matrix exactly too */
+  o.features = FP_UPF_FULL;
+  assert_int_equal(fp_upf_run(pe, T, NULL, 0.05, &o, s, NULL), FP_OK);
+  for (size_t t = 0; t < T; t++) assert_int_equal(s[t], t >= 6 && (t - 6) % 3 == 0);
+  o.features = FP_UPF_AGE;
   /* alpha = 0.03: retrain at age 2; alpha above every gain: never */
   assert_int_equal(fp_upf_run(pe, T, NULL, 0.03, &o, s, NULL), FP_OK);
   for (size_t t = 0; t < T; t++) assert_int_equal(s[t], t >= 5 && (t - 5) % 2 == 0);

@@ -79,8 +79,15 @@ double fp_loss_auc(const double *alpha, const double *cost, size_t n);
  *             model at the start is f_{w-1} (Regol: "we always train the last offline model").
  *             Score the schedule on the online horizon: fp_loss_submatrix(pe, T, w-1) and
  *             schedule + (w-1), where every other policy and the oracle run as well.
- *   features  r_ij = [i, j, j - i, z_j], z_j the l1 distance between the feature means of
- *             periods j and j-1 (z given by the caller; NULL: 0);
+ *   features  r_ij = [i, j, j - i, z_j] (FP_UPF_FULL, the paper's), z_j the l1 distance
+ *             between the feature means of periods j and j-1 (z given by the caller; NULL: 0);
+ *             or [j - i, z_j] (FP_UPF_AGE, the default).  Why the default drops i and j: a
+ *             fresh model is only ever seen at the offline periods and at past retrains, so a
+ *             linear model in i extrapolates from i <= w-1 to i = t; over the paper's online
+ *             phases (about 8 steps) that is harmless, over 190 steps it predicts absurd
+ *             losses for a fresh model and UPF never retrains (seen on
+ *             classifier_stream_pde_1d.ini).  The age model assumes a fresh model's loss is
+ *             stationary: the premise of retraining;
  *   mu        ridge regression (linear, intercept, standardised features, penalty `ridge`) of
  *             a = pe / scale on r; sigma^2 = the mean squared residual (floor 1e-8);
  *   Beta      moment-matched: s = mu(1-mu)/sigma^2 - 1, Beta(mu s, (1-mu) s) (mu clipped to
@@ -94,12 +101,18 @@ double fp_loss_auc(const double *alpha, const double *cost, size_t n);
  *   online    after period t the loss pe[r(t)][t] of the served model joins the data.
  * scale = 0 means 4 max_{i<=j<w} pe[i][j] (log loss is unbounded; values above the scale are
  * clipped).  schedule (T) receives the retrains (none before w). */
+typedef enum fp_upf_features {
+  FP_UPF_AGE = 0, /* r = [j - i, z]: the default (see above) */
+  FP_UPF_FULL     /* r = [i, j, j - i, z], the paper's */
+} fp_upf_features;
+
 typedef struct fp_upf_options {
   size_t offline;   /* w */
   double delta;     /* quantile level (paper: 0.95) */
   size_t horizon;   /* H >= 1 */
   double ridge;     /* > 0: the features i, j, j-i are collinear */
   double scale;     /* 0: automatic (above) */
+  fp_upf_features features;
 } fp_upf_options;
 
 int fp_upf_run(const double *pe, size_t T, const double *z, double alpha, const fp_upf_options *o,
