@@ -8,7 +8,9 @@ experiment with Fokker-Planck-driven features (docs/streams.md).
      closed-form ones;
   3. cases/classifier_stream_pde.ini (2D OU flow) and classifier_stream_pde_1d.ini, R = 20:
      sampled against exact signals (how much of each policy's behaviour is estimation noise);
-  4. a parameter sweep of calendar, entropy and performance (R = 5) for the Pareto view.
+  4. a parameter sweep of calendar, entropy and performance (R = 5) for the Pareto view;
+  5. paper 001: C_alpha on the exact pe of the three cases, alpha in [0, 0.5], AUC per policy
+     (validation/results/stream/auc001.md).
 
 Writes validation/results/stream/<run>/ (table.csv, loss.csv, pe_matrix.csv, figures) and
 validation/results/stream/table51.md, and asserts every claim docs/streams.md makes; exit 1 on
@@ -147,6 +149,35 @@ def main():
           f"calendar curve by more than 2 se (steady drift: the calendar is the frontier) {below}")
     subprocess.run([sys.executable, str(ROOT / "tools" / "stream_figures.py"), str(OUT / "classifier"),
                     "--sweep", str(OUT / "sweep")], check=True)
+
+    # 5. paper 001: C_alpha on the exact pe, alpha in [0, 0.5], AUC against the oracle
+    pols = ["none", "calendar:k=7", "calendar:k=30", "threshold:tau=0.05", "performance:margin=0.05",
+            "upf", "upf:horizon=1", "upf:features=full"]
+    auc = {}
+    for case in ("classifier_stream", "classifier_stream_pde", "classifier_stream_pde_1d"):
+        out = OUT / f"alpha_{case}"
+        cmd = [a.fpentropy, "policy", str(ROOT / "cases" / f"{case}.ini"), "--objective", "loss", "--cost", "0.05",
+               "--alpha-sweep", "0.5:21", "-q", "-o", str(out)]
+        for p_ in pols:
+            cmd += ["--policy", p_]
+        print("running:", " ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True, capture_output=True)
+        auc[case] = {r["policy"]: float(r["auc_over_oracle"]) for r in read_csv(out / "auc.csv")}
+        print(f"  {case}: " + ", ".join(f"{k} {v:.4f}" for k, v in auc[case].items()))
+    with open(OUT / "auc001.md", "w") as f:
+        f.write("| policy | " + " | ".join(auc) + " |\n|---|" + "---|" * len(auc) + "\n")
+        for p_ in ["oracle"] + pols:
+            f.write(f"| {p_} | " + " | ".join(f"{auc[c][p_]:.4f}" for c in auc) + " |\n")
+    for case, r in auc.items():
+        check(r["upf"] < 1.03, f"{case}: UPF's AUC within 3 % of the oracle's ({r['upf']:.4f})")
+        check(r["upf"] < min(r["none"], r["calendar:k=7"], r["upf:horizon=1"]),
+              f"{case}: UPF below none, calendar:k=7 and the one-step UPF")
+        check(r["upf:horizon=1"] > 1.1, f"{case}: the one-step UPF is more than 10 % above the oracle")
+        best = min((v, k) for k, v in r.items() if k != "oracle")[1]
+        check(best == "calendar:k=30", f"{case}: the best policy after the oracle is calendar:k=30 ({best})")
+    for case in ("classifier_stream_pde", "classifier_stream_pde_1d"):
+        check(auc[case]["upf:features=full"] > 1.1,
+              f"{case}: UPF with the paper's features [i, j, j-i, z] is more than 10 % above the oracle")
 
     if failures:
         print(f"{len(failures)} claim(s) failed")
