@@ -14,6 +14,7 @@ Rows NAME@exact (the exact-signal run) are drawn dashed."""
 import argparse
 import csv
 import os
+import re
 from collections import defaultdict
 
 import matplotlib
@@ -28,10 +29,10 @@ def read(path):
 
 
 def family(name):
-    base = name.split("@")[0]
-    for sep in ("=", ":"):
-        base = base.split(sep)[0]
-    return base
+    """The policy family of a sweep row: its leading letters ("cal7" -> "cal",
+    "entropy_0.05" -> "entropy", "threshold:tau=0.1" -> "threshold")."""
+    m = re.match(r"[A-Za-z]+", name.split("@")[0])
+    return m.group(0) if m else name
 
 
 def main():
