@@ -16,6 +16,7 @@
 typedef struct loss_policy {
   const char *spec;
   bool upf;
+  bool oracle; /* the oracle of the sampled pe (objective sampled-loss) */
   fp_upf_options upf_opt;
   fp_policy *policy;
 } loss_policy;
@@ -74,25 +75,33 @@ static int write_matrix(const char *dir, const char *name, const char *comment, 
   return fp_output_file_commit(&f, err);
 }
 
-/* The cost and retrain count of policy q at alpha on the online horizon. */
-static int score(loss_policy *lp, const fp_loss_problem *prob, const double *pe, size_t T,
-                 const double *pe_s, size_t first, const double *z, double alpha, bool *full,
+/* Policy q decides on the decision problem (pe_dec: the exact pe, or one
+ * sampled stream's) and is scored with C_alpha on the exact pe_s of the online
+ * horizon.  sched has T entries (UPF fills all; the others from `first` on). */
+static int score(loss_policy *lp, const fp_loss_problem *prob_dec, const double *pe_dec, size_t T,
+                 const double *pe_s, size_t first, const double *z, double alpha, bool *sched,
                  double *cost, size_t *n, fp_error *err)
 {
-  size_t Ts = T - first;
-  if (!lp->upf) return fp_loss_policy_run(lp->policy, prob, alpha, full, cost, n, err);
-  int rc = fp_upf_run(pe, T, z, alpha, &lp->upf_opt, full, err);
+  int rc;
+  memset(sched, 0, T * sizeof *sched);
+  if (lp->oracle)
+    rc = fp_loss_oracle(prob_dec, alpha, sched + first, NULL, NULL, err);
+  else if (!lp->upf)
+    rc = fp_loss_policy_run(lp->policy, prob_dec, alpha, sched + first, NULL, NULL, err);
+  else
+    rc = fp_upf_run(pe_dec, T, z, alpha, &lp->upf_opt, sched, err);
   if (rc != FP_OK) return rc;
-  *cost = fp_loss_objective(pe_s, Ts, alpha, full + first, n);
+  *cost = fp_loss_objective(pe_s, T - first, alpha, sched + first, n);
   return FP_OK;
 }
 
 int cli_policy_loss(const cli_args *a)
 {
-  if (a->objective && strcmp(a->objective, "loss") != 0) {
-    fprintf(stderr, "fpentropy policy: --objective: expected kl or loss, got '%s'\n", a->objective);
+  if (a->objective && strcmp(a->objective, "loss") != 0 && strcmp(a->objective, "sampled-loss") != 0) {
+    fprintf(stderr, "fpentropy policy: --objective: expected kl, loss or sampled-loss, got '%s'\n", a->objective);
     return EXIT_USAGE;
   }
+  const bool sampled = a->objective && strcmp(a->objective, "sampled-loss") == 0;
   if (!a->objective) {
     fprintf(stderr, "fpentropy policy: --alpha-sweep needs --objective loss\n");
     return EXIT_USAGE;
@@ -150,8 +159,10 @@ int cli_policy_loss(const cli_args *a)
       ok = false;
     }
   }
+  if (ok && sampled && P < MAX_SPECS) pols[P].spec = "oracle@sampled", pols[P++].oracle = true;
   const char *dir = a->output_dir ? a->output_dir : c->output_dir;
   double *t = NULL, *p = NULL, *pe = NULL, *K = NULL, *pe_s = NULL, *K_s = NULL, *z = NULL;
+  double *pe_dec = NULL, *pe_dec_s = NULL;
   double *alphas = NULL, *costs = NULL;
   size_t *counts = NULL;
   bool *sched = NULL;
@@ -175,7 +186,9 @@ int cli_policy_loss(const cli_args *a)
   pe_s = malloc(Ts * Ts * sizeof *pe_s), K_s = malloc(Ts * Ts * sizeof *K_s);
   alphas = malloc(NA * sizeof *alphas), costs = malloc(NA * (P + 1) * sizeof *costs);
   counts = malloc(NA * (P + 1) * sizeof *counts), sched = malloc(T * sizeof *sched);
-  if (!pe || !K || !z || !pe_s || !K_s || !alphas || !costs || !counts || !sched) {
+  pe_dec = sampled ? malloc(T * T * sizeof *pe_dec) : pe;
+  pe_dec_s = sampled ? malloc(Ts * Ts * sizeof *pe_dec_s) : pe_s;
+  if (!pe || !K || !z || !pe_s || !K_s || !alphas || !costs || !counts || !sched || !pe_dec || !pe_dec_s) {
     rc = FP_ERR_NOMEM;
     snprintf(err.message, sizeof err.message, "out of memory");
     goto done;
@@ -204,17 +217,34 @@ int cli_policy_loss(const cli_args *a)
     }
     z[j] = d;
   }
+  if (sampled) {
+    /* one stream of [labels] batch points per period, seed [sample] seed */
+    fp_stream_data D = {.grid = &c->grid, .T = T, .t = t, .p = p};
+    rc = fp_stream_sampled_pe(l, &D, c->sample_seed, 0, pe_dec, &err);
+    if (rc == FP_OK)
+      rc = write_matrix(dir, "pe_sampled.csv", "pe_hat[i][j] = log loss on the batch of t_j of the model "
+                        "fitted on the batches of the window ending at t_i (one stream); row i, column j",
+                        t, T, pe_dec, &err);
+    if (rc != FP_OK) goto done;
+    fp_loss_submatrix(pe_dec, T, first, pe_dec_s);
+  }
   fp_loss_submatrix(pe, T, first, pe_s);
   fp_loss_submatrix(K, T, first, K_s);
-  rc = fp_loss_problem_init(pe_s, K_s, t + first, Ts, &prob, &err);
+  rc = fp_loss_problem_init(pe_dec_s, K_s, t + first, Ts, &prob, &err);
   alphas[0] = alpha;
   for (size_t k = 1; k < NA; k++) alphas[k] = amax * (double)(k - 1) / (double)(nalpha - 1);
   for (size_t k = 0; k < NA && rc == FP_OK; k++) {
     for (size_t q = 0; q < P && rc == FP_OK; q++)
-      rc = score(&pols[q], &prob, pe, T, pe_s, first, z, alphas[k], pols[q].upf ? sched : sched + first,
-                 &costs[k * (P + 1) + q], &counts[k * (P + 1) + q], &err);
+      rc = score(&pols[q], &prob, pe_dec, T, pe_s, first, z, alphas[k], sched, &costs[k * (P + 1) + q],
+                 &counts[k * (P + 1) + q], &err);
+    /* the exact oracle, on the exact pe */
+    loss_policy exact_oracle = {.spec = "oracle", .oracle = true};
+    fp_loss_problem exact = {0};
+    if (rc == FP_OK) rc = fp_loss_problem_init(pe_s, K_s, t + first, Ts, &exact, &err);
     if (rc == FP_OK)
-      rc = fp_loss_oracle(&prob, alphas[k], NULL, &costs[k * (P + 1) + P], &counts[k * (P + 1) + P], &err);
+      rc = score(&exact_oracle, &exact, pe, T, pe_s, first, z, alphas[k], sched, &costs[k * (P + 1) + P],
+                 &counts[k * (P + 1) + P], &err);
+    fp_loss_problem_clear(&exact);
   }
   if (rc != FP_OK) goto done;
 
@@ -226,8 +256,9 @@ int cli_policy_loss(const cli_args *a)
   free(path), path = NULL;
   if (rc != FP_OK) goto done;
   FILE *out = fp_output_file_stream(f);
-  fprintf(out, "# C_alpha = alpha #retrains + sum_{t=%zu}^{%zu} pe[r(t)][t], alpha = %.17g; first model f_%zu\n"
-          "policy,retrains,cost,oracle_cost,regret\n", first + 1, T - 1, alpha, first);
+  fprintf(out, "# C_alpha = alpha #retrains + sum_{t=%zu}^{%zu} pe[r(t)][t] (exact pe), alpha = %.17g; first "
+          "model f_%zu; decisions on the %s pe\npolicy,retrains,cost,oracle_cost,regret\n", first + 1, T - 1, alpha,
+          first, sampled ? "sampled" : "exact");
   if (!a->quiet)
     printf("C_alpha on pe, alpha = %g, periods %zu..%zu (model f_%zu deployed first)\n%-40s %8s %12s %10s\n",
            alpha, first + 1, T - 1, first, "policy", "retrains", "cost", "regret");
@@ -278,6 +309,7 @@ done:
     fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
   fp_loss_problem_clear(&prob);
   for (size_t q = 0; q < P; q++) fp_policy_destroy(&pols[q].policy);
+  if (sampled) free(pe_dec), free(pe_dec_s);
   free(storage), free(t), free(p), free(pe), free(K), free(pe_s), free(K_s), free(z);
   free(alphas), free(costs), free(counts), free(sched);
   fp_labels_destroy(&l);

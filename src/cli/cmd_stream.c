@@ -40,6 +40,10 @@ static void usage(FILE *f)
           "  -q, --quiet         no table on the terminal\n"
           "  -h, --help          this help and the policies below\n"
           "\n"
+          "Timing: the policy decides at the end of period d, after the day's labels;\n"
+          "a retrain then serves from period d + 1 (docs/streams.md).  The policy list\n"
+          "below describes the same rules on the mismatch series of `fpentropy policy`.\n"
+          "\n"
           "Exit status: 0 success, 1 computation failed, 2 bad usage or case, 130 interrupted.\n"
           "\n");
   fp_policy_help(f, NULL, NULL);

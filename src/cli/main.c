@@ -80,6 +80,7 @@ static void print_usage(FILE *f)
           "      --cost C           retrain cost c in C = c #retrains + sum D dt\n"
           "      --objective loss   score on the performance matrix pe of the case's\n"
           "                         [labels] (paper 001's C_alpha; --cost is alpha);\n"
+          "                         sampled-loss: decide on one sampled stream's pe\n"
           "                         the policy upf:offline=W,... is then available\n"
           "      --alpha-sweep AMAX[:N]  C_alpha for alpha = 0..AMAX (N points), AUC\n"
           "      --particles N      also drive the policies by sample estimates from N\n"

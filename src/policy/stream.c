@@ -123,6 +123,25 @@ typedef struct seed_work {
   double *cdf;           /* T * ncells cumulative masses (shared by seeds) */
 } seed_work;
 
+/* The T labelled batches of stream s (the same for every policy). */
+static void draw_batches(const fp_labels *l, const fp_stream_data *D, seed_work *w, gsl_rng *rng,
+                         uint64_t seed, size_t s)
+{
+  const size_t N = l->batch, n = D->grid->ncells;
+  const int dim = D->grid->dim;
+  gsl_rng_set(rng, (unsigned long)splitmix64(seed * 0x100000001ULL + s));
+  for (size_t d = 0; d < D->T; d++) {
+    fp_logistic rule;
+    fp_labels_rule(l, D->t[d], &rule);
+    for (size_t i = 0; i < N; i++) {
+      double x[FP_MAX_DIM] = {0};
+      fp_grid_draw_point(D->grid, w->cdf + d * n, rng, x);
+      memcpy(w->X + (d * N + i) * (size_t)dim, x, (size_t)dim * sizeof *x);
+      w->Y[d * N + i] = gsl_rng_uniform(rng) < fp_logistic_prob(&rule, x) ? 1.0 : 0.0;
+    }
+  }
+}
+
 static int window_fit(const fp_labels *l, const fp_stream_data *D, seed_work *w, size_t d,
                       fp_error *err)
 {
@@ -207,17 +226,7 @@ int fp_stream_run(const fp_labels *l, const fp_stream_data *D, const char *const
     goto done;
   }
   for (size_t s = 0; s < R && rc == FP_OK; s++) {
-    gsl_rng_set(rng, (unsigned long)splitmix64(opt->seed * 0x100000001ULL + s));
-    for (size_t d = 0; d < T; d++) {
-      fp_logistic rule;
-      fp_labels_rule(l, D->t[d], &rule);
-      for (size_t i = 0; i < N; i++) {
-        double x[FP_MAX_DIM] = {0};
-        fp_grid_draw_point(D->grid, w.cdf + d * n, rng, x);
-        memcpy(w.X + (d * N + i) * (size_t)dim, x, (size_t)dim * sizeof *x);
-        w.Y[d * N + i] = gsl_rng_uniform(rng) < fp_logistic_prob(&rule, x) ? 1.0 : 0.0;
-      }
-    }
+    draw_batches(l, D, &w, rng, opt->seed, s);
     memset(w.fitted, 0, T);
     if ((rc = window_fit(l, D, &w, 0, err)) != FP_OK) break;
     for (size_t q = 0; q < P; q++) fp_policy_reset(pol[q]), deployed[q] = 0;
@@ -336,4 +345,50 @@ int fp_stream_densities(const fp_case *c, const fp_labels *l, const fp_run_optio
   }
   *T = m;
   return FP_OK;
+}
+
+int fp_stream_sampled_pe(const fp_labels *l, const fp_stream_data *D, uint64_t seed, size_t stream,
+                         double *pe, fp_error *err)
+{
+  if (!l || !D || !D->grid || !D->t || !D->p || !pe || D->T < 1)
+    return fp_fail(err, FP_ERR_ARG, "fp_stream_sampled_pe: bad argument");
+  const size_t T = D->T, N = l->batch, n = D->grid->ncells;
+  const int dim = D->grid->dim;
+  seed_work w = {0};
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  w.X = malloc(T * N * (size_t)dim * sizeof *w.X);
+  w.Y = malloc(T * N * sizeof *w.Y);
+  w.fit = malloc(T * sizeof *w.fit);
+  w.fitted = calloc(T, 1);
+  w.cdf = malloc(T * n * sizeof *w.cdf);
+  int rc = FP_OK;
+  if (!rng || !w.X || !w.Y || !w.fit || !w.fitted || !w.cdf) {
+    rc = fp_fail(err, FP_ERR_NOMEM, "out of memory for a sampled performance matrix");
+    goto done;
+  }
+  for (size_t d = 0; d < T; d++) fp_grid_cumulative_mass(D->grid, D->p + d * n, w.cdf + d * n);
+  /* held-out batches for j <= i, where the day's batch may be training data:
+   * an independent stream (the test split of Regol et al.'s datasets) */
+  seed_work test = {.cdf = w.cdf};
+  test.X = malloc(T * N * (size_t)dim * sizeof *test.X);
+  test.Y = malloc(T * N * sizeof *test.Y);
+  if (!test.X || !test.Y) {
+    free(test.X), free(test.Y);
+    rc = fp_fail(err, FP_ERR_NOMEM, "out of memory for a sampled performance matrix");
+    goto done;
+  }
+  draw_batches(l, D, &test, rng, seed ^ 0x5DEECE66DULL, stream);
+  draw_batches(l, D, &w, rng, seed, stream);
+  for (size_t i = 0; i < T && rc == FP_OK; i++) rc = window_fit(l, D, &w, i, err);
+  for (size_t i = 0; i < T && rc == FP_OK; i++)
+    for (size_t j = 0; j < T && rc == FP_OK; j++) {
+      const seed_work *b = j > i ? &w : &test;
+      rc = fp_logistic_log_loss(&w.fit[i], b->X + j * N * (size_t)dim, b->Y + j * N, NULL, N,
+                                &pe[i * T + j], err);
+    }
+  free(test.X), free(test.Y);
+done:
+  gsl_rng_free(rng);
+  free(w.X), free(w.Y), free(w.fit), free(w.fitted), free(w.cdf);
+  return rc;
 }

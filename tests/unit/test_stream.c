@@ -188,6 +188,43 @@ static void test_sampled_loss_against_pe(void **state)
   release(&s);
 }
 
+/* The sampled pe is built from the stream's own batches and fits: the frozen
+ * model's loss at d is pe_hat[0][d] and daily retraining's is pe_hat[d-1][d],
+ * exactly; and across streams pe_hat estimates pe (every entry out of sample:
+ * within 3 standard errors plus 2p/N for the sample fit). */
+static void test_sampled_pe(void **state)
+{
+  (void)state;
+  const char *over[] = {"labels.batch=1000", "time.end=40", "time.outputs=6", NULL};
+  stream_case s;
+  make(&s, over);
+  fp_stream_data D = {&s.c->grid, s.T, s.c->output_times, s.p, s.pe, s.kl};
+  const char *specs[] = {"none", "calendar:k=1"};
+  const size_t R = 30, T = s.T;
+  fp_stream_options o = {.seeds = R, .seed = 9};
+  fp_stream_result r;
+  assert_int_equal(fp_stream_run(s.l, &D, specs, 2, &o, &r, NULL), FP_OK);
+  double *hat = malloc(T * T * sizeof *hat), *sum = calloc(T * T, sizeof *sum), *sum2 = calloc(T * T, sizeof *sum2);
+  for (size_t k = 0; k < R; k++) {
+    assert_int_equal(fp_stream_sampled_pe(s.l, &D, 9, k, hat, NULL), FP_OK);
+    for (size_t d = 1; d < T; d++) {
+      assert_close(r.loss[(k * 2 + 0) * T + d], hat[0 * T + d], 1e-12, 0.0);
+      assert_close(r.loss[(k * 2 + 1) * T + d], hat[(d - 1) * T + d], 1e-12, 0.0);
+    }
+    for (size_t q = 0; q < T * T; q++) sum[q] += hat[q], sum2[q] += hat[q] * hat[q];
+  }
+  for (size_t i = 0; i < T; i++)
+    for (size_t j = 0; j < T; j++) {
+      double m = sum[i * T + j] / (double)R;
+      double se = sqrt(fmax(sum2[i * T + j] / (double)R - m * m, 0.0) / (double)(R - 1));
+      if (fabs(m - s.pe[i * T + j]) > 3.0 * se + 2.0 * 2.0 / 1000.0)
+        fail_msg("pe_hat[%zu][%zu] = %.5f +- %.5f, pe %.5f", i, j, m, se, s.pe[i * T + j]);
+    }
+  free(hat), free(sum), free(sum2);
+  fp_stream_result_clear(&r);
+  release(&s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -196,6 +233,7 @@ int main(void)
       cmocka_unit_test(test_calendar_counts),
       cmocka_unit_test(test_performance_replay),
       cmocka_unit_test(test_sampled_loss_against_pe),
+      cmocka_unit_test(test_sampled_pe),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

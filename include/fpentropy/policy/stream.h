@@ -108,6 +108,17 @@ int fp_stream_run(const fp_labels *l, const fp_stream_data *data, const char *co
                   fp_error *err);
 void fp_stream_result_clear(fp_stream_result *r);
 
+/* The sampled performance matrix of stream `stream` (the batches fp_stream_run()
+ * draws for that seed): pe[i*T + j] = mean log loss of the model fitted on the
+ * batches of the window ending at i, on the batch of period j when j > i (what
+ * the stream charges), and on an independent held-out batch of period j when
+ * j <= i (the day's batch may be training data there: in-sample losses are
+ * optimistic by about p/(2N)).  It estimates D->pe with the noise of one batch
+ * (N points) and of one sample fit.
+ * Returns FP_OK, a fit's error or FP_ERR_NOMEM. */
+int fp_stream_sampled_pe(const fp_labels *l, const fp_stream_data *data, uint64_t seed,
+                         size_t stream, double *pe, fp_error *err);
+
 /* Table 5.1 for policy q over periods 1..T-1: per seed the average, worst
  * (largest) and final (period T-1) loss and the retrain count; then their
  * means over seeds, with standard errors (sd / sqrt(R); 0 when R = 1) of the
