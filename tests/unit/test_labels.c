@@ -235,6 +235,26 @@ static void test_labels_load(void **state)
   assert_int_equal(fp_labels_load(c, &l, &err), FP_ERR_CASE);
   assert_non_null(strstr(err.message, "1 comma-separated"));
   fp_case_destroy(&c);
+  const char *bad4[][3] = {{"labels.features=foo", "[labels] features", NULL},
+                           {"labels.batch=1", "[labels] batch", NULL},
+                           {"model.tol=0", "[model] tol", NULL},
+                           {"model.ridge=-1", "[model] ridge", NULL},
+                           {"labels.b=y", "[labels] b", NULL}};
+  for (size_t k = 0; k < sizeof bad4 / sizeof bad4[0]; k++) {
+    const char *over[] = {bad4[k][0], NULL};
+    c = fp_test_case(case_1d, over);
+    int rc = fp_labels_load(c, &l, &err);
+    assert_true(rc == FP_ERR_CASE || rc == FP_ERR_EXPR);
+    if (!strstr(err.message, bad4[k][1])) fail_msg("%s: message '%s'", bad4[k][0], err.message);
+    fp_case_destroy(&c);
+  }
+  /* features = density needs a density */
+  fp_case *c2 = fp_test_case("[domain]\ndimension = 1\nlower = -1\nupper = 1\ncells = 10\n"
+                             "[dynamics]\ndrift = 0\ndiffusion = 1\n[initial]\ndensity = 1\n"
+                             "[time]\nend = 1\n[labels]\nw = 1\nfeatures = density\n", NULL);
+  assert_int_equal(fp_labels_load(c2, &l, &err), FP_ERR_CASE);
+  assert_non_null(strstr(err.message, "[labels] density"));
+  fp_case_destroy(&c2);
   const char *bad3[] = {"model.window=0", NULL};
   c = fp_test_case(case_1d, bad3);
   assert_int_equal(fp_labels_load(c, &l, &err), FP_ERR_CASE);
