@@ -60,6 +60,11 @@ def stream(exe, case, out, seeds, extra=()):
             for r in read_csv(out / "table.csv")}
 
 
+def read_table(out):
+    return {r["policy"]: {k: (float(v) if k != "policy" else v) for k, v in r.items()}
+            for r in read_csv(out / "table.csv")}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fpentropy", default=str(ROOT / "build" / "fpentropy"))
@@ -122,6 +127,18 @@ def main():
               f"{name}: performance-triggered retrains more on sampled losses than on the exact pe")
         check(tt["daily"]["retrains"] == 199 and tt["weekly"]["retrains"] == 28, f"{name}: calendar counts")
         check(tt["none"]["avg_log_loss"] > tt["daily"]["avg_log_loss"], f"{name}: none above daily")
+
+    # 3b. the 2D PDE stream with the features from the case's SDE particles (a panel)
+    tpp = stream(a.fpentropy, "classifier_stream_pde.ini", OUT / "pde_2d_particles", 10,
+                 ["--set", "labels.features=particles"])
+    tg = read_table(OUT / "pde_2d")
+    for k in ("daily", "weekly"):
+        gap = abs(tpp[k]["avg_log_loss"] - tg[k]["avg_log_loss"])
+        check(gap < 3 * (tpp[k]["se_avg"] + tg[k]["se_avg"]) + 0.005,
+              f"pde_2d, {k}: particle panel {tpp[k]['avg_log_loss']:.4f} vs grid draws {tg[k]['avg_log_loss']:.4f}")
+    check(abs(tpp["entropy"]["retrains"] - tg["entropy"]["retrains"]) <= 2,
+          f"pde_2d: entropy-triggered retrains, particles {tpp['entropy']['retrains']:.1f} vs grid draws "
+          f"{tg['entropy']['retrains']:.1f} (within 2)")
 
     # 4. Pareto sweep
     extra = []

@@ -271,10 +271,14 @@ int cli_stream_main(int argc, char **argv)
     rc = write_matrix(dir, "training_kl_matrix.csv",
                       "KL(p(t_j) || training density of the window ending at t_i); row i, column j; "
                       "first column t_i", t, T, kl, &err);
+  double *panel = NULL;
+  if (rc == FP_OK && l->features == FP_FEATURES_PARTICLES)
+    rc = fp_stream_particles(c, l, so.seeds, so.seed, &panel, &err);
   if (rc == FP_OK) {
-    fp_stream_data D = {&c->grid, T, t, p, pe, kl};
+    fp_stream_data D = {&c->grid, T, t, p, pe, kl, panel};
     rc = fp_stream_run(l, &D, specs, P, &so, &res, &err);
   }
+  free(panel);
   if (rc == FP_OK) rc = write_table(dir, &res, names, a.quiet ? NULL : stdout, &err);
   if (rc == FP_OK) rc = write_loss(dir, &res, t, names, &err);
   if (rc != FP_OK)

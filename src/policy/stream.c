@@ -7,6 +7,7 @@
 #include <fpentropy/policy/policy_study.h>
 #include <fpentropy/streams/estimator.h>
 #include <fpentropy/streams/logistic.h>
+#include <fpentropy/streams/particles.h>
 
 #include <gsl/gsl_rng.h>
 #include <math.h>
@@ -124,8 +125,8 @@ typedef struct seed_work {
 } seed_work;
 
 /* The T labelled batches of stream s (the same for every policy). */
-static void draw_batches(const fp_labels *l, const fp_stream_data *D, seed_work *w, gsl_rng *rng,
-                         uint64_t seed, size_t s)
+static void draw_batches(const fp_labels *l, const fp_stream_data *D, const double *panel,
+                         seed_work *w, gsl_rng *rng, uint64_t seed, size_t s)
 {
   const size_t N = l->batch, n = D->grid->ncells;
   const int dim = D->grid->dim;
@@ -135,7 +136,10 @@ static void draw_batches(const fp_labels *l, const fp_stream_data *D, seed_work 
     fp_labels_rule(l, D->t[d], &rule);
     for (size_t i = 0; i < N; i++) {
       double x[FP_MAX_DIM] = {0};
-      fp_grid_draw_point(D->grid, w->cdf + d * n, rng, x);
+      if (panel)
+        memcpy(x, panel + ((s * D->T + d) * N + i) * (size_t)dim, (size_t)dim * sizeof *x);
+      else
+        fp_grid_draw_point(D->grid, w->cdf + d * n, rng, x);
       memcpy(w->X + (d * N + i) * (size_t)dim, x, (size_t)dim * sizeof *x);
       w->Y[d * N + i] = gsl_rng_uniform(rng) < fp_logistic_prob(&rule, x) ? 1.0 : 0.0;
     }
@@ -226,7 +230,7 @@ int fp_stream_run(const fp_labels *l, const fp_stream_data *D, const char *const
     goto done;
   }
   for (size_t s = 0; s < R && rc == FP_OK; s++) {
-    draw_batches(l, D, &w, rng, opt->seed, s);
+    draw_batches(l, D, D->panel, &w, rng, opt->seed, s);
     memset(w.fitted, 0, T);
     if ((rc = window_fit(l, D, &w, 0, err)) != FP_OK) break;
     for (size_t q = 0; q < P; q++) fp_policy_reset(pol[q]), deployed[q] = 0;
@@ -318,7 +322,7 @@ int fp_stream_densities(const fp_case *c, const fp_labels *l, const fp_run_optio
 {
   if (!c || !l || !t || !p || !T) return fp_fail(err, FP_ERR_ARG, "fp_stream_densities: NULL argument");
   *t = NULL, *p = NULL, *T = 0;
-  if (l->features == FP_FEATURES_PDE) {
+  if (l->features != FP_FEATURES_DENSITY) { /* pde; particles: the PDE gives pe and KL */
     fp_density_series s = {0};
     fp_run_options ro = {0};
     if (run) ro = *run;
@@ -377,8 +381,8 @@ int fp_stream_sampled_pe(const fp_labels *l, const fp_stream_data *D, uint64_t s
     rc = fp_fail(err, FP_ERR_NOMEM, "out of memory for a sampled performance matrix");
     goto done;
   }
-  draw_batches(l, D, &test, rng, seed ^ 0x5DEECE66DULL, stream);
-  draw_batches(l, D, &w, rng, seed, stream);
+  draw_batches(l, D, NULL, &test, rng, seed ^ 0x5DEECE66DULL, stream);
+  draw_batches(l, D, NULL, &w, rng, seed, stream);
   for (size_t i = 0; i < T && rc == FP_OK; i++) rc = window_fit(l, D, &w, i, err);
   for (size_t i = 0; i < T && rc == FP_OK; i++)
     for (size_t j = 0; j < T && rc == FP_OK; j++) {
@@ -390,5 +394,45 @@ int fp_stream_sampled_pe(const fp_labels *l, const fp_stream_data *D, uint64_t s
 done:
   gsl_rng_free(rng);
   free(w.X), free(w.Y), free(w.fit), free(w.fitted), free(w.cdf);
+  return rc;
+}
+
+typedef struct panel_ctx {
+  double *panel;
+  size_t T, N;
+  int dim;
+  bool killed;
+} panel_ctx;
+
+static int keep_panel(const fp_particle_snapshot *snap, void *ctx)
+{
+  panel_ctx *pc = ctx;
+  if (snap->alive != pc->N) {
+    pc->killed = true;
+    return 1;
+  }
+  memcpy(pc->panel + (snap->replica * pc->T + snap->output) * pc->N * (size_t)pc->dim, snap->x,
+         pc->N * (size_t)pc->dim * sizeof *snap->x);
+  return 0;
+}
+
+int fp_stream_particles(const fp_case *c, const fp_labels *l, size_t seeds, uint64_t seed,
+                        double **panel, fp_error *err)
+{
+  if (!c || !l || !panel || seeds == 0) return fp_fail(err, FP_ERR_ARG, "fp_stream_particles: bad argument");
+  const size_t T = c->n_output_times, N = l->batch;
+  const int dim = c->grid.dim;
+  *panel = malloc(seeds * T * N * (size_t)dim * sizeof **panel);
+  if (!*panel) return fp_fail(err, FP_ERR_NOMEM, "out of memory for %zu x %zu x %zu particles", seeds, T, N);
+  fp_particle_options po = {.particles = N, .replicas = seeds, .seed = seed, .dt = c->sample_dt, .threads = 0};
+  fp_particles *pp = NULL;
+  panel_ctx pc = {*panel, T, N, dim, false};
+  int rc = fp_particles_create(c, &po, &pp, err);
+  if (rc == FP_OK) rc = fp_particles_run(pp, keep_panel, &pc, err);
+  fp_particles_destroy(&pp);
+  if (pc.killed)
+    rc = fp_fail(err, FP_ERR_UNSUPPORTED, "features = particles: particles were killed at an "
+                 "absorbing wall, so a batch would shrink; use features = pde");
+  if (rc != FP_OK) free(*panel), *panel = NULL;
   return rc;
 }

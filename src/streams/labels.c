@@ -172,16 +172,21 @@ int fp_labels_load(const fp_case *c, fp_labels **out, fp_error *err)
     l->features = FP_FEATURES_PDE;
   else if (strcmp(ftext, "density") == 0)
     l->features = FP_FEATURES_DENSITY;
+  else if (strcmp(ftext, "particles") == 0)
+    l->features = FP_FEATURES_PARTICLES;
   else {
-    rc = bad(err, FP_ERR_CASE, src, "labels", "features", "expected pde or density", ftext);
+    rc = bad(err, FP_ERR_CASE, src, "labels", "features", "expected pde, density or particles", ftext);
     goto fail;
   }
   const char *dtext = value_of(c, "labels", "density", &src);
-  if (l->features == FP_FEATURES_DENSITY) {
-    if (!dtext) {
-      rc = fp_fail(err, FP_ERR_CASE, "%s: [labels] density: required with features = density", c->path);
-      goto fail;
-    }
+  if (l->features == FP_FEATURES_DENSITY && !dtext) {
+    rc = fp_fail(err, FP_ERR_CASE, "%s: [labels] density: required with features = density", c->path);
+    goto fail;
+  }
+  /* With features = pde or particles a density is parsed (so errors show)
+   * but not used for the stream: one case can run every way
+   * (--set labels.features=pde). */
+  if (dtext) {
     fp_error e2;
     fp_error_clear(&e2);
     rc = fp_expr_create(dtext, l->dim, &c->constants, &l->density, &e2);
@@ -190,8 +195,6 @@ int fp_labels_load(const fp_case *c, fp_labels **out, fp_error *err)
       goto fail;
     }
   }
-  /* with features = pde a density key is kept but not used, so that one
-   * case can run both ways (--set labels.features=pde) */
   if ((rc = get_count(c, "labels", "batch", 100000000, &l->batch, err)) != FP_OK) goto fail;
   if (l->batch < 2) {
     rc = fp_fail(err, FP_ERR_CASE, "%s: [labels] batch: expected at least 2 points", c->path);

@@ -89,7 +89,7 @@ static void test_calendar_counts(void **state)
   (void)state;
   stream_case s;
   make(&s, NULL);
-  fp_stream_data D = {&s.c->grid, s.T, s.c->output_times, s.p, s.pe, s.kl};
+  fp_stream_data D = {&s.c->grid, s.T, s.c->output_times, s.p, s.pe, s.kl, NULL};
   const char *specs[] = {"none", "calendar:k=1", "calendar:k=7"};
   fp_stream_options o = {.seeds = 2, .seed = 3};
   fp_stream_result r;
@@ -118,7 +118,7 @@ static void test_performance_replay(void **state)
   (void)state;
   stream_case s;
   make(&s, NULL);
-  fp_stream_data D = {&s.c->grid, s.T, s.c->output_times, s.p, s.pe, s.kl};
+  fp_stream_data D = {&s.c->grid, s.T, s.c->output_times, s.p, s.pe, s.kl, NULL};
   const double margin = 0.01;
   char spec[64];
   snprintf(spec, sizeof spec, "performance:margin=%g", margin);
@@ -172,7 +172,7 @@ static void test_sampled_loss_against_pe(void **state)
   const char *over[] = {"labels.batch=2000", "time.end=20", "time.outputs=5", NULL};
   stream_case s;
   make(&s, over);
-  fp_stream_data D = {&s.c->grid, s.T, s.c->output_times, s.p, s.pe, s.kl};
+  fp_stream_data D = {&s.c->grid, s.T, s.c->output_times, s.p, s.pe, s.kl, NULL};
   const char *specs[] = {"none"};
   fp_stream_options o = {.seeds = 40, .seed = 5};
   fp_stream_result r;
@@ -198,7 +198,7 @@ static void test_sampled_pe(void **state)
   const char *over[] = {"labels.batch=1000", "time.end=40", "time.outputs=6", NULL};
   stream_case s;
   make(&s, over);
-  fp_stream_data D = {&s.c->grid, s.T, s.c->output_times, s.p, s.pe, s.kl};
+  fp_stream_data D = {&s.c->grid, s.T, s.c->output_times, s.p, s.pe, s.kl, NULL};
   const char *specs[] = {"none", "calendar:k=1"};
   const size_t R = 30, T = s.T;
   fp_stream_options o = {.seeds = R, .seed = 9};
@@ -225,6 +225,47 @@ static void test_sampled_pe(void **state)
   release(&s);
 }
 
+/* features = particles: the SDE of the case (here Brownian motion with the
+ * drift and diffusion whose law is the density expression, which
+ * Euler-Maruyama samples exactly) as a panel; the frozen model's mean loss
+ * against pe as in test_sampled_loss_against_pe, and the calendar counts. */
+static void test_particle_panel(void **state)
+{
+  (void)state;
+  const char *over[] = {"labels.batch=2000", "time.end=20", "time.outputs=5", "labels.features=particles",
+                        "dynamics.drift=0.01", "dynamics.diffusion=0.0025", NULL};
+  stream_case s;
+  make(&s, over);
+  const size_t R = 40;
+  double *panel = NULL;
+  fp_error err;
+  fp_error_clear(&err);
+  if (fp_stream_particles(s.c, s.l, R, 5, &panel, &err) != FP_OK) fail_msg("%s", err.message);
+  /* the panel's mean at the last time against the law's, 0.01 t */
+  double m = 0.0;
+  const size_t N = s.l->batch, T = s.T;
+  for (size_t k = 0; k < R; k++)
+    for (size_t i = 0; i < N; i++) m += panel[((k * T + (T - 1)) * N + i)];
+  m /= (double)(R * N);
+  double sd = sqrt(1.0 + 0.005 * s.c->output_times[T - 1]);
+  assert_close(m, 0.01 * s.c->output_times[T - 1], 0.0, 4.0 * sd / sqrt((double)(R * N)));
+  fp_stream_data D = {&s.c->grid, T, s.c->output_times, s.p, s.pe, s.kl, panel};
+  const char *specs[] = {"none", "calendar:k=1"};
+  fp_stream_options o = {.seeds = R, .seed = 5};
+  fp_stream_result r;
+  assert_int_equal(fp_stream_run(s.l, &D, specs, 2, &o, &r, NULL), FP_OK);
+  fp_stream_summary sm, ex;
+  fp_stream_summarise(&r, 0, false, &sm);
+  fp_stream_summarise(&r, 0, true, &ex);
+  if (fabs(sm.avg - ex.avg) > 3.0 * sm.se_avg + 2.0 * 2.0 / 2000.0)
+    fail_msg("particles: sampled %.5f +- %.5f, exact %.5f", sm.avg, sm.se_avg, ex.avg);
+  fp_stream_summarise(&r, 1, false, &sm);
+  assert_close(sm.retrains, (double)(T - 1), 0.0, 0.0);
+  fp_stream_result_clear(&r);
+  free(panel);
+  release(&s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -234,6 +275,7 @@ int main(void)
       cmocka_unit_test(test_performance_replay),
       cmocka_unit_test(test_sampled_loss_against_pe),
       cmocka_unit_test(test_sampled_pe),
+      cmocka_unit_test(test_particle_panel),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,8 +63,8 @@ int fp_stream_training_kl(const fp_grid *g, const double *p, size_t T, size_t wi
                           fp_error *err);
 
 /* The feature densities of a labelled case at its output times: the PDE
- * solution (features = pde; `run` as for fp_density_series_collect(), its
- * callbacks NULL) or the density expression normalised on the grid
+ * solution (features = pde or particles; `run` as for
+ * fp_density_series_collect(), its callbacks NULL) or the density expression normalised on the grid
  * (features = density; `run` unused).  *t (T) and *p (T*ncells) are the
  * caller's to free.  Returns FP_OK or the run's error. */
 int fp_stream_densities(const fp_case *c, const fp_labels *l, const fp_run_options *run,
@@ -78,7 +78,20 @@ typedef struct fp_stream_data {
   const double *p;   /* T * ncells */
   const double *pe;  /* T*T exact performance matrix, or NULL */
   const double *kl;  /* T*T fp_stream_training_kl(), or NULL (both or neither) */
+  const double *panel; /* features = particles: seeds * T * batch * dim positions,
+                          [((s * T + d) * batch + i) * dim + k] (fp_stream_particles());
+                          NULL: batches drawn from p */
 } fp_stream_data;
+
+/* features = particles: run the case's SDE with `seeds` replicas of
+ * l->batch particles (seed `seed`, step: the case's [sample] dt) and keep
+ * every replica's positions at every output time in *panel (owned by the
+ * caller, layout as fp_stream_data.panel).  Seed s of a stream is replica s:
+ * a panel, the same particles moving from day to day, labelled afresh each
+ * day.  Errors: FP_ERR_UNSUPPORTED when particles are killed (absorbing walls:
+ * a batch would shrink), the particles' errors, FP_ERR_NOMEM. */
+int fp_stream_particles(const fp_case *c, const fp_labels *l, size_t seeds, uint64_t seed,
+                        double **panel, fp_error *err);
 
 typedef struct fp_stream_options {
   size_t seeds;                       /* R >= 1 */

@@ -40,7 +40,9 @@ extern "C" {
 
 typedef enum fp_features_kind {
   FP_FEATURES_PDE = 0, /* the case's PDE density at the output times */
-  FP_FEATURES_DENSITY  /* [labels] density, an expression in x, y, z, t */
+  FP_FEATURES_DENSITY, /* [labels] density, an expression in x, y, z, t */
+  FP_FEATURES_PARTICLES /* the case's SDE particles: a panel of `batch` particles per
+                           seed (the PDE density still gives the exact pe and KL) */
 } fp_features_kind;
 
 typedef struct fp_labels {
@@ -48,7 +50,7 @@ typedef struct fp_labels {
   fp_expr *w[FP_MAX_DIM];   /* [labels] w: one expression in t per axis */
   fp_expr *b;               /* [labels] b: expression in t */
   fp_features_kind features;
-  fp_expr *density;         /* NULL unless features = density */
+  fp_expr *density;         /* [labels] density (NULL when not given); used by features = density */
   size_t batch;             /* labelled points per period */
   char *policies;           /* [labels] policies (whitespace-separated) */
   size_t window;            /* [model] window: periods of data per fit (>= 1) */
