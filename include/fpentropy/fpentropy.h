@@ -31,12 +31,14 @@
 #include <fpentropy/fv/stationary.h>
 #include <fpentropy/io/output.h>
 #include <fpentropy/io/sweep.h>
+#include <fpentropy/policy/loss_objective.h>
 #include <fpentropy/policy/oracle.h>
 #include <fpentropy/policy/policy.h>
 #include <fpentropy/policy/debt_study.h>
 #include <fpentropy/policy/nig.h>
 #include <fpentropy/policy/policy_study.h>
 #include <fpentropy/policy/retrain_cost.h>
+#include <fpentropy/policy/stream.h>
 #include <fpentropy/problem/case.h>
 #include <fpentropy/problem/density.h>
 #include <fpentropy/problem/expr.h>
@@ -46,6 +48,8 @@
 #include <fpentropy/problem/reference.h>
 #include <fpentropy/streams/compare.h>
 #include <fpentropy/streams/estimator.h>
+#include <fpentropy/streams/labels.h>
+#include <fpentropy/streams/logistic.h>
 #include <fpentropy/streams/particles.h>
 #include <fpentropy/time/estimate.h>
 #include <fpentropy/time/run.h>

@@ -36,6 +36,8 @@ typedef struct cli_args {
   const char *format;
   const char *estimators;  /* comma list of estimator specs separated by ';' or ' ' */
   const char *cost;        /* retrain cost c (policy) */
+  const char *objective;   /* policy: "kl" (default) or "loss" (paper 001, needs [labels]) */
+  const char *alpha_sweep; /* policy: "AMAX" or "AMAX:N", alpha = 0..AMAX */
   bool quiet;
   bool progress;
 } cli_args;
@@ -65,5 +67,10 @@ int cli_debt_study_main(int argc, char **argv);
 
 /* Commands with their own options (argv[0] = the command's name). */
 int cli_sweep_main(int argc, char **argv);
+
+/* Commands with their own options (own_option_commands[] in main.c). */
+int cli_stream_main(int argc, char **argv);
+/* fpentropy policy --objective loss / --alpha-sweep (cmd_policy_loss.c). */
+int cli_policy_loss(const cli_args *a);
 
 #endif /* FPENTROPY_CLI_H */

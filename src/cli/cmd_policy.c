@@ -101,6 +101,7 @@ int cli_calibrate(const cli_args *a)
 
 int cli_policy(const cli_args *a)
 {
+  if ((a->objective && strcmp(a->objective, "kl") != 0) || a->alpha_sweep) return cli_policy_loss(a);
   fp_case *c = NULL;
   int rc = cli_load_case(a, &c);
   if (rc != FP_OK) return cli_exit_code(rc);

@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static fp_run_options run_options(const cli_args *a)
 {
@@ -26,6 +27,14 @@ int cli_check(const cli_args *a)
   fp_operator *op = NULL;
   rc = fp_operator_create(c, &op, &err);
   if (rc == FP_OK) rc = fp_run_check_densities(c, &err);
+  /* A labelled case: its [labels] and [model] values as `stream` reads them. */
+  for (size_t i = 0; rc == FP_OK && i < c->n_entries; i++)
+    if (strcmp(c->entries[i].section, "labels") == 0 || strcmp(c->entries[i].section, "model") == 0) {
+      fp_labels *l = NULL;
+      rc = fp_labels_load(c, &l, &err);
+      fp_labels_destroy(&l);
+      break;
+    }
   if (rc != FP_OK) {
     fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
   } else if (!a->quiet) {

@@ -55,6 +55,8 @@ static void print_usage(FILE *f)
           "  sweep CASE --grid KEY=V1,V2,...  run a command at every point of a grid of\n"
           "                case-key values (resumable; --jobs N, or under mpirun);\n"
           "                see fpentropy sweep --help\n"
+          "  stream CASE   a labelled stream (classifier, log loss) run by retraining\n"
+          "                policies: table.csv, loss.csv, pe_matrix.csv (stream --help)\n"
           "\n"
           "Options:\n"
           "  -o, --output DIR       output directory (default: the case's\n"
@@ -83,6 +85,11 @@ static void print_usage(FILE *f)
           "      --policy SPEC      a policy, e.g. threshold:tau=0.1 (repeatable; default:\n"
           "                         the case's [policy] policies); docs/policies.md\n"
           "      --cost C           retrain cost c in C = c #retrains + sum D dt\n"
+          "      --objective loss   score on the performance matrix pe of the case's\n"
+          "                         [labels] (paper 001's C_alpha; --cost is alpha);\n"
+          "                         sampled-loss: decide on one sampled stream's pe\n"
+          "                         the policy upf:offline=W,... is then available\n"
+          "      --alpha-sweep AMAX[:N]  C_alpha for alpha = 0..AMAX (N points), AUC\n"
           "      --particles N      also drive the policies by sample estimates from N\n"
           "                         particles (--replicas R, --estimators SPEC: one\n"
           "                         two-sample estimator, default wkv)\n"
@@ -122,6 +129,8 @@ static const value_option value_options[] = {
     SINGLE("format", 0, format),
     SINGLE("estimators", 0, estimators),
     SINGLE("cost", 0, cost),
+    SINGLE("objective", 0, objective),
+    SINGLE("alpha-sweep", 0, alpha_sweep),
 };
 
 static const value_option *find_value_option(const char *arg, const char **inline_value)
@@ -305,6 +314,7 @@ static const struct {
 } own_option_commands[] = {
     {"debt-study", cli_debt_study_main},
     {"sweep", cli_sweep_main},
+    {"stream", cli_stream_main},
     {NULL, NULL},
 };
 

@@ -56,12 +56,14 @@ enum {
   SEC_OUTPUT,
   SEC_SAMPLE,
   SEC_POLICY,
+  SEC_LABELS, /* [labels] and [model]: read by fp_labels_load() (labels.h) */
+  SEC_MODEL,
   SEC_COUNT
 };
 
 static const char *const section_names[SEC_COUNT] = {
     "domain", "constants", "dynamics", "initial", "reference", "time", "solver", "output",
-    "sample", "policy"};
+    "sample", "policy", "labels", "model"};
 
 /* Known keys of each section, NULL-terminated.  [constants] takes any name. */
 static const char *const domain_keys[] = {"dimension", "lower", "upper", "cells", "boundary", NULL};
@@ -80,9 +82,12 @@ static const char *const output_keys[] = {"directory", "snapshots", "snapshot_ti
 static const char *const sample_keys[] = {"particles", "replicas", "seed", "dt", "sizes",
                                           "estimators", NULL};
 static const char *const policy_keys[] = {"policies", "cost", "kappa", "stale_threshold", NULL};
+static const char *const labels_keys[] = {"w", "b", "features", "density", "batch", "policies", NULL};
+static const char *const model_keys[] = {"window", "ridge", "max_iter", "tol", "estimator", NULL};
 static const char *const *const section_keys[SEC_COUNT] = {
     domain_keys, NULL,        dynamics_keys, density_keys, density_keys,
-    time_keys,   solver_keys, output_keys,   sample_keys,  policy_keys};
+    time_keys,   solver_keys, output_keys,   sample_keys,  policy_keys,
+    labels_keys, model_keys};
 
 /* Defaults, as the text a user would write.  Loading parses these through the
  * same code as written values, and fp_case_print() shows them, so the two
@@ -283,7 +288,7 @@ static void describe_unknown_section(const char *name, char *out, size_t size)
     }
   snprintf(out, size,
            "the sections are [domain], [constants], [dynamics], [initial], [reference], "
-           "[time], [solver] and [output]");
+           "[time], [solver], [output], [sample], [policy], [labels] and [model]");
 }
 
 /* The most useful hint for a key that `section` does not have. */
