@@ -109,6 +109,22 @@ static void reconstruct_current(fp_balance *b, const fp_face_view *faces)
 {
   const fp_grid *g = &b->grid;
   int dim = g->dim;
+  if (faces->offset) {
+    /* Full tensor: each edge moves mass at the rate G = F_f / h_axis over
+     * the displacement delta = H e; half of G delta goes to each end, which
+     * for the axis edges is the mean of the two face fluxes as below. */
+    memset(b->current, 0, g->ncells * (size_t)dim * sizeof *b->current);
+    for (size_t f = 0; f < faces->count; f++) {
+      double G = b->flux[f] / g->h[faces->axis[f]];
+      const signed char *e = faces->offset + 3 * f;
+      for (int k = 0; k < dim; k++) {
+        double c = 0.5 * G * e[k] * g->h[k];
+        if (faces->left[f] != FP_NO_CELL) b->current[faces->left[f] * (size_t)dim + (size_t)k] += c;
+        if (faces->right[f] != FP_NO_CELL) b->current[faces->right[f] * (size_t)dim + (size_t)k] += c;
+      }
+    }
+    return;
+  }
   for (size_t i = 0; i < g->ncells; i++)
     for (int k = 0; k < dim; k++) {
       int64_t lo = faces->below[k][i], hi = faces->above[k][i];
@@ -124,24 +140,31 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
   const fp_grid *g = &b->grid;
   const size_t n = g->ncells;
   const double vol = g->cell_volume;
-  const double log_floor = log(FP_BALANCE_FLOOR);
+  const double log_substitute = log(FP_BALANCE_LOG_SUBSTITUTE);
   const bool two_point = fp_operator_two_point(b->op);
   memset(row, 0, sizeof *row);
   row->t = t;
   row->dkl_dt_fd = NAN;
 
+  /* log p is exact for every p > 0 (subnormals included: log(4.9e-324) =
+   * -744.4).  Only p <= 0, which has no logarithm, takes a substitute, and
+   * such cells are counted and reported; kl is the KL divergence of the
+   * positive part of p (0 log 0 = 0), so they add nothing to it. */
   for (size_t i = 0; i < n; i++) {
-    if (p[i] > FP_BALANCE_FLOOR) {
+    if (p[i] > 0.0) {
       b->logp[i] = log(p[i]);
+      b->ell[i] = b->logp[i] - log(q[i]);
+      row->kl += p[i] * b->ell[i];
+      row->kl_scale += fabs(p[i] * b->ell[i]);
     } else {
-      b->logp[i] = log_floor;
-      row->floored_cells++;
-      row->floored_mass += p[i] * vol;
+      b->logp[i] = log_substitute;
+      b->ell[i] = b->logp[i] - log(q[i]);
+      row->nonpositive_cells++;
+      row->nonpositive_mass += p[i] * vol;
     }
-    b->ell[i] = b->logp[i] - log(q[i]);
-    row->kl += p[i] * b->ell[i];
   }
   row->kl *= vol;
+  row->kl_scale *= vol;
   row->mass = fp_density_mass(g, p);
   row->min_p = fp_density_min(g, p, NULL);
   row->max_p = -INFINITY;
@@ -190,8 +213,9 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
     b->production[R] += 0.5 * s / vol;
     row->q_hk += F * (pe + log(q[L]) - log(q[R])) * area;
     if (row->has_split) {
-      double lss_L = log(p_ss[L] > FP_BALANCE_FLOOR ? p_ss[L] : FP_BALANCE_FLOOR);
-      double lss_R = log(p_ss[R] > FP_BALANCE_FLOOR ? p_ss[R] : FP_BALANCE_FLOOR);
+      double lss_L = p_ss[L] > 0.0 ? log(p_ss[L]) : log_substitute;
+      double lss_R = p_ss[R] > 0.0 ? log(p_ss[R]) : log_substitute;
+      if (!(p_ss[L] > 0.0) || !(p_ss[R] > 0.0)) row->nonpositive_pss_faces++;
       row->sigma_hk_hs += F * (pe + lss_L - lss_R) * area;
       row->sigma_na += F * ((b->logp[L] - lss_L) - (b->logp[R] - lss_R)) * area;
     }
@@ -208,7 +232,7 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
       fp_field_values fv;
       fp_fields_eval(b->fields, x, t, &fv);
       double quad = inverse_quadratic_form(fv.D, b->current + i * (size_t)dim, dim);
-      double local = p[i] > FP_BALANCE_FLOOR ? quad / p[i] : 0.0;
+      double local = p[i] > 0.0 ? quad / p[i] : 0.0;
       b->production[i] = local;
       row->sigma_tot += local * vol;
     }

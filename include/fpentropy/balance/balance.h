@@ -51,17 +51,25 @@ typedef struct fp_balance_row {
   bool has_split;        /* a stationary density was supplied (two-point fluxes) */
   double sigma_hk_hs, sigma_na;
   double split_residual; /* sigma_tot - sigma_hk_hs - sigma_na */
+  double kl_scale;       /* sum_i |p_i l_i| |V|: what the round-off of kl is relative to */
   double scale;          /* sum of the magnitudes of the terms the identities add up:
                             the size that round-off is relative to */
   double min_face_sigma; /* smallest face term F_f X_f |f| (two-point; >= 0 in theory) */
   double current_l1;     /* sum over interior faces of |F_f| |f|: zero iff J = 0 */
-  size_t floored_cells;  /* cells where p <= FP_BALANCE_FLOOR (log p taken at the floor) */
-  double floored_mass;   /* their mass */
+  size_t nonpositive_cells;   /* cells with p <= 0: no logarithm (reported, see below) */
+  double nonpositive_mass;    /* their mass (<= 0) */
+  size_t nonpositive_pss_faces; /* faces where p_ss <= 0 enters the split */
 } fp_balance_row;
 
-/* Densities at or below this value enter the logarithms as this value, the
- * same way in every column, so the identities stay exact; the count and the
- * mass of such cells are reported (they make sigma_tot meaningless there). */
+/* Cells with p <= 0 have no log p.  They add nothing to kl (kl is the KL
+ * divergence of the positive part of p, 0 log 0 = 0, so no bias); in the
+ * rate columns their log p is this value (log = -744.4), the same way in
+ * every column so that the identities stay exact, and their count and mass
+ * are reported (summary.txt, verify).  Positive values, subnormal ones
+ * included, enter with their exact logarithm. */
+#define FP_BALANCE_LOG_SUBSTITUTE 4.9406564584124654e-324
+
+/* The former floor, still used by sample-based code outside the balance. */
 #define FP_BALANCE_FLOOR 1e-300
 
 typedef struct fp_balance fp_balance; /* opaque */

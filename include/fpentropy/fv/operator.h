@@ -55,6 +55,8 @@ typedef struct fp_face_view {
   double area[3];           /* |f| for faces of each axis: cell_volume / h_k */
   const int64_t *below[3];  /* per axis: the face under each cell, -1 if none */
   const int64_t *above[3];  /* per axis: the face over each cell, -1 if none */
+  const signed char *offset;/* full tensor: 3 per face, the cell offset e = R - L (axis
+                               unit vector at a wall); NULL for diagonal D */
 } fp_face_view;
 
 /* Read-only view of L in compressed sparse row form (column indices sorted). */
@@ -79,8 +81,13 @@ const fp_grid *fp_operator_grid(const fp_operator *op);
 /* True when the fields refer to t (L must be reassembled for each new t). */
 bool fp_operator_time_dependent(const fp_operator *op);
 
-/* True when every flux is two-point (diagonal D): L is then an M-matrix. */
+/* True when every flux is two-point (always, since the full-tensor scheme
+ * is two-point on Selling's offsets): L is then an M-matrix. */
 bool fp_operator_two_point(const fp_operator *op);
+
+/* True for a full tensor D (off-diagonal entries, dim >= 2): the faces are
+ * then edges between a cell and its 3^d - 1 neighbours (docs/scheme.md). */
+bool fp_operator_full_tensor(const fp_operator *op);
 
 /* Make L = L(t).  A no-op for time-independent fields or when already at t.
  * Evaluates the case's expressions at every face (not thread-safe). */
