@@ -14,7 +14,7 @@
 
 /* CVODE's linear tolerance factor for full-tensor D (its default is 0.05). */
 #ifndef FP_EPSLIN_TENSOR
-#define FP_EPSLIN_TENSOR 0.0005
+#define FP_EPSLIN_TENSOR 0.00005
 #endif
 #include <sunmatrix/sunmatrix_band.h>
 #include <sunmatrix/sunmatrix_dense.h>
