@@ -2,13 +2,12 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Every column is a sum over the same face fluxes F_f = (Phi p)_f that the
- * time stepper differentiates, with the same floored logarithms, so the
+ * time stepper differentiates, with the same logarithms, so the
  * discrete identities are algebraic: they hold to round-off on every grid,
  * and what remains in the residual columns is round-off (compared against
  * `scale`, the sum of the magnitudes of the terms). */
 #include <fpentropy/balance/balance.h>
 #include <fpentropy/problem/density.h>
-#include <fpentropy/problem/fields.h>
 
 #include <math.h>
 #include <stdlib.h>
@@ -18,7 +17,6 @@
 
 struct fp_balance {
   fp_operator *op;
-  fp_fields *fields;      /* for D at cell centres (full tensor only) */
   fp_grid grid;
   size_t nfaces;
   double *flux;           /* nfaces */
@@ -33,7 +31,6 @@ void fp_balance_destroy(fp_balance **b)
 {
   if (!b || !*b) return;
   fp_balance *x = *b;
-  fp_fields_destroy(&x->fields);
   free(x->flux);
   free(x->ell);
   free(x->logp);
@@ -58,9 +55,6 @@ int fp_balance_create(fp_operator *op, const fp_case *c, fp_balance **out, fp_er
   b->nfaces = faces.count;
   size_t n = b->grid.ncells;
   int dim = b->grid.dim;
-  int rc = FP_OK;
-  if (!fp_operator_two_point(op)) rc = fp_fields_create(c, &b->fields, err);
-  if (rc != FP_OK) goto fail;
   b->flux = malloc(b->nfaces * sizeof *b->flux);
   b->ell = malloc(n * sizeof *b->ell);
   b->logp = malloc(n * sizeof *b->logp);
@@ -71,38 +65,8 @@ int fp_balance_create(fp_operator *op, const fp_case *c, fp_balance **out, fp_er
   *out = b;
   return FP_OK;
 fail_nomem:
-  rc = fp_fail(err, FP_ERR_NOMEM, "out of memory for the balance workspace");
-fail:
   fp_balance_destroy(&b);
-  return rc;
-}
-
-/* J^T D^-1 J for a symmetric positive definite D (Cholesky, dim <= 3);
- * returns NAN if D is not positive definite. */
-static double inverse_quadratic_form(double D[FP_MAX_DIM][FP_MAX_DIM], const double *J,
-                                     int dim)
-{
-  double Lc[FP_MAX_DIM][FP_MAX_DIM] = {{0}};
-  for (int i = 0; i < dim; i++)
-    for (int j = 0; j <= i; j++) {
-      double s = D[i][j];
-      for (int k = 0; k < j; k++) s -= Lc[i][k] * Lc[j][k];
-      if (i == j) {
-        if (!(s > 0.0)) return NAN;
-        Lc[i][i] = sqrt(s);
-      } else {
-        Lc[i][j] = s / Lc[j][j];
-      }
-    }
-  /* J^T D^-1 J = |Lc^-1 J|^2 */
-  double y[FP_MAX_DIM], sum = 0.0;
-  for (int i = 0; i < dim; i++) {
-    double s = J[i];
-    for (int k = 0; k < i; k++) s -= Lc[i][k] * y[k];
-    y[i] = s / Lc[i][i];
-    sum += y[i] * y[i];
-  }
-  return sum;
+  return fp_fail(err, FP_ERR_NOMEM, "out of memory for the balance workspace");
 }
 
 static void reconstruct_current(fp_balance *b, const fp_face_view *faces)
@@ -141,7 +105,6 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
   const size_t n = g->ncells;
   const double vol = g->cell_volume;
   const double log_substitute = log(FP_BALANCE_LOG_SUBSTITUTE);
-  const bool two_point = fp_operator_two_point(b->op);
   memset(row, 0, sizeof *row);
   row->t = t;
   row->dkl_dt_fd = NAN;
@@ -187,7 +150,7 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
   fp_operator_faces(b->op, &faces);
   fp_operator_face_fluxes(b->op, p, b->flux);
   memset(b->production, 0, n * sizeof *b->production);
-  row->has_split = p_ss != NULL && two_point;
+  row->has_split = p_ss != NULL;
   row->min_face_sigma = INFINITY;
   double interior_a7 = 0.0;
   for (size_t f = 0; f < faces.count; f++) {
@@ -205,7 +168,6 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
     /* Round-off is relative to the size of the terms that cancel. */
     row->scale += fabs(F) * area *
                   (fabs(b->ell[L]) + fabs(b->ell[R]) + fabs(pe) + fabs(b->logp[L]) + fabs(b->logp[R]));
-    if (!two_point) continue;
     double s = F * (pe + b->logp[L] - b->logp[R]) * area;
     row->sigma_tot += s;
     if (s < row->min_face_sigma) row->min_face_sigma = s;
@@ -222,22 +184,6 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
   }
   row->flux_form = interior_a7 + row->boundary;
   reconstruct_current(b, &faces);
-  if (!two_point) {
-    /* Cell quadrature of J^T D^-1 J / p; q_hk is the remainder of A.13. */
-    int dim = g->dim;
-    row->min_face_sigma = NAN;
-    for (size_t i = 0; i < n; i++) {
-      double x[FP_MAX_DIM];
-      fp_grid_cell_center(g, i, x);
-      fp_field_values fv;
-      fp_fields_eval(b->fields, x, t, &fv);
-      double quad = inverse_quadratic_form(fv.D, b->current + i * (size_t)dim, dim);
-      double local = p[i] > 0.0 ? quad / p[i] : 0.0;
-      b->production[i] = local;
-      row->sigma_tot += local * vol;
-    }
-    row->q_hk = row->dkl_dt + row->sigma_tot - row->boundary;
-  }
   row->residual = row->dkl_dt - (-row->sigma_tot + row->q_hk + row->boundary);
   row->residual_a7 = row->dkl_dt - row->flux_form;
   row->split_residual =

@@ -16,9 +16,12 @@
  * from a cell centre to an absorbing wall, where p = 0).  This is the
  * Scharfetter-Gummel exponentially fitted flux: an M-matrix for diagonal D
  * (p >= 0 is preserved), exact zero flux at the Boltzmann state of a
- * potential drift, second order for smooth solutions.  Off-diagonal D_kj
- * adds -D_kj (d_j p)_f with (d_j p)_f the mean of the centred differences in
- * the two cells (one-sided at walls); these cross terms are not monotone.
+ * potential drift, second order for smooth solutions.  Off-diagonal D
+ * (full tensor) uses edges instead of faces: H^-1 D H^-1 = sum_e w_e e e^T
+ * (Selling's decomposition, selling.h) with offsets e in the 3^d
+ * neighbourhood, and each edge from cell L to L + e carries the two-point
+ * flux w_e h_axis [B(-Pe) p_L - B(Pe) p_R], Pe = (H e)^T D^-1 v: still an
+ * M-matrix, exact for the Boltzmann state, second order (docs/scheme.md).
  * Reflecting walls carry no flux; periodic axes wrap around.
  *     dp_i/dt = -(1/|V_i|) sum over faces of F_f |f| (outward),
  * so mass is conserved to round-off except through absorbing walls.
