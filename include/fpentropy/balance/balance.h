@@ -91,7 +91,8 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
 
 /* Cell fields from the last fp_balance_compute():
  *   current:    dim values per cell (J_x, J_y, J_z interleaved);
- *   production: J^T D^-1 J / p per cell;
+ *   production: entropy production per unit volume, half of each adjacent
+ *               face (edge) term F_f X_f |f| / |V| (>= 0 cell by cell);
  *   log_ratio:  log(p/q) per cell.
  * Pointers stay valid until the workspace is destroyed. */
 const double *fp_balance_current(const fp_balance *b);

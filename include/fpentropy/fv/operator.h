@@ -109,7 +109,8 @@ void fp_operator_apply(fp_operator *op, const double *p, double *dpdt);
 /* flux[f] = F_f for every face (fp_operator_faces().count entries). */
 void fp_operator_face_fluxes(const fp_operator *op, const double *p, double *flux);
 
-/* Two-point part of F_f only (equal to F_f for diagonal D). */
+/* F_f from the face view (every flux is two-point: faces for diagonal D,
+ * Selling edges for a full tensor). */
 double fp_operator_two_point_flux(const fp_face_view *faces, size_t f, const double *p);
 
 void fp_operator_faces(const fp_operator *op, fp_face_view *view);
