@@ -316,6 +316,10 @@ static int setup(run_context *r, fp_run_result *res, fp_error *err)
   const fp_grid *g = &c->grid;
   bool conserving = true;
   for (int k = 0; k < g->dim; k++) conserving &= g->bc[k] != FP_BC_ABSORBING;
+  if (c->split == FP_SPLIT_ON && !conserving)
+    return fp_fail(err, FP_ERR_CASE,
+                   "[output] split = on needs a stationary density, and there is none with an "
+                   "absorbing wall (use split = auto or off)");
   r->split = conserving && fp_operator_two_point(r->op) && c->split != FP_SPLIT_OFF &&
              (c->split == FP_SPLIT_ON || !fp_operator_time_dependent(r->op) ||
               g->ncells <= FP_SPLIT_MAX_CELLS);
