@@ -28,6 +28,7 @@
 #include <fpentropy/core/status.h>
 #include <fpentropy/core/version.h>
 #include <fpentropy/fv/operator.h>
+#include <fpentropy/fv/selling.h>
 #include <fpentropy/fv/stationary.h>
 #include <fpentropy/io/output.h>
 #include <fpentropy/io/sweep.h>

@@ -2,13 +2,12 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Every column is a sum over the same face fluxes F_f = (Phi p)_f that the
- * time stepper differentiates, with the same floored logarithms, so the
+ * time stepper differentiates, with the same logarithms, so the
  * discrete identities are algebraic: they hold to round-off on every grid,
  * and what remains in the residual columns is round-off (compared against
  * `scale`, the sum of the magnitudes of the terms). */
 #include <fpentropy/balance/balance.h>
 #include <fpentropy/problem/density.h>
-#include <fpentropy/problem/fields.h>
 
 #include <math.h>
 #include <stdlib.h>
@@ -18,7 +17,6 @@
 
 struct fp_balance {
   fp_operator *op;
-  fp_fields *fields;      /* for D at cell centres (full tensor only) */
   fp_grid grid;
   size_t nfaces;
   double *flux;           /* nfaces */
@@ -33,7 +31,6 @@ void fp_balance_destroy(fp_balance **b)
 {
   if (!b || !*b) return;
   fp_balance *x = *b;
-  fp_fields_destroy(&x->fields);
   free(x->flux);
   free(x->ell);
   free(x->logp);
@@ -58,9 +55,6 @@ int fp_balance_create(fp_operator *op, fp_balance **out, fp_error *err)
   b->nfaces = faces.count;
   size_t n = b->grid.ncells;
   int dim = b->grid.dim;
-  int rc = FP_OK;
-  if (!fp_operator_two_point(op)) rc = fp_fields_create_spec(fp_operator_field_spec(op), &b->fields, err);
-  if (rc != FP_OK) goto fail;
   b->flux = malloc(b->nfaces * sizeof *b->flux);
   b->ell = malloc(n * sizeof *b->ell);
   b->logp = malloc(n * sizeof *b->logp);
@@ -71,44 +65,30 @@ int fp_balance_create(fp_operator *op, fp_balance **out, fp_error *err)
   *out = b;
   return FP_OK;
 fail_nomem:
-  rc = fp_fail(err, FP_ERR_NOMEM, "out of memory for the balance workspace");
-fail:
   fp_balance_destroy(&b);
-  return rc;
-}
-
-/* J^T D^-1 J for a symmetric positive definite D (Cholesky, dim <= 3);
- * returns NAN if D is not positive definite. */
-static double inverse_quadratic_form(double D[FP_MAX_DIM][FP_MAX_DIM], const double *J,
-                                     int dim)
-{
-  double Lc[FP_MAX_DIM][FP_MAX_DIM] = {{0}};
-  for (int i = 0; i < dim; i++)
-    for (int j = 0; j <= i; j++) {
-      double s = D[i][j];
-      for (int k = 0; k < j; k++) s -= Lc[i][k] * Lc[j][k];
-      if (i == j) {
-        if (!(s > 0.0)) return NAN;
-        Lc[i][i] = sqrt(s);
-      } else {
-        Lc[i][j] = s / Lc[j][j];
-      }
-    }
-  /* J^T D^-1 J = |Lc^-1 J|^2 */
-  double y[FP_MAX_DIM], sum = 0.0;
-  for (int i = 0; i < dim; i++) {
-    double s = J[i];
-    for (int k = 0; k < i; k++) s -= Lc[i][k] * y[k];
-    y[i] = s / Lc[i][i];
-    sum += y[i] * y[i];
-  }
-  return sum;
+  return fp_fail(err, FP_ERR_NOMEM, "out of memory for the balance workspace");
 }
 
 static void reconstruct_current(fp_balance *b, const fp_face_view *faces)
 {
   const fp_grid *g = &b->grid;
   int dim = g->dim;
+  if (faces->offset) {
+    /* Full tensor: each edge moves mass at the rate G = F_f / h_axis over
+     * the displacement delta = H e; half of G delta goes to each end, which
+     * for the axis edges is the mean of the two face fluxes as below. */
+    memset(b->current, 0, g->ncells * (size_t)dim * sizeof *b->current);
+    for (size_t f = 0; f < faces->count; f++) {
+      double G = b->flux[f] / g->h[faces->axis[f]];
+      const signed char *e = faces->offset + 3 * f;
+      for (int k = 0; k < dim; k++) {
+        double c = 0.5 * G * e[k] * g->h[k];
+        if (faces->left[f] != FP_NO_CELL) b->current[faces->left[f] * (size_t)dim + (size_t)k] += c;
+        if (faces->right[f] != FP_NO_CELL) b->current[faces->right[f] * (size_t)dim + (size_t)k] += c;
+      }
+    }
+    return;
+  }
   for (size_t i = 0; i < g->ncells; i++)
     for (int k = 0; k < dim; k++) {
       int64_t lo = faces->below[k][i], hi = faces->above[k][i];
@@ -124,24 +104,30 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
   const fp_grid *g = &b->grid;
   const size_t n = g->ncells;
   const double vol = g->cell_volume;
-  const double log_floor = log(FP_BALANCE_FLOOR);
-  const bool two_point = fp_operator_two_point(b->op);
+  const double log_substitute = log(FP_BALANCE_LOG_SUBSTITUTE);
   memset(row, 0, sizeof *row);
   row->t = t;
   row->dkl_dt_fd = NAN;
 
+  /* log p is exact for every p > 0 (subnormals included: log(4.9e-324) =
+   * -744.4).  Only p <= 0, which has no logarithm, takes a substitute, and
+   * such cells are counted and reported; kl is the KL divergence of the
+   * positive part of p (0 log 0 = 0), so they add nothing to it. */
   for (size_t i = 0; i < n; i++) {
-    if (p[i] > FP_BALANCE_FLOOR) {
+    if (p[i] > 0.0) {
       b->logp[i] = log(p[i]);
+      b->ell[i] = b->logp[i] - log(q[i]);
+      row->kl += p[i] * b->ell[i];
+      row->kl_scale += fabs(p[i] * b->ell[i]);
     } else {
-      b->logp[i] = log_floor;
-      row->floored_cells++;
-      row->floored_mass += p[i] * vol;
+      b->logp[i] = log_substitute;
+      b->ell[i] = b->logp[i] - log(q[i]);
+      row->nonpositive_cells++;
+      row->nonpositive_mass += p[i] * vol;
     }
-    b->ell[i] = b->logp[i] - log(q[i]);
-    row->kl += p[i] * b->ell[i];
   }
   row->kl *= vol;
+  row->kl_scale *= vol;
   row->mass = fp_density_mass(g, p);
   row->min_p = fp_density_min(g, p, NULL);
   row->max_p = -INFINITY;
@@ -164,7 +150,7 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
   fp_operator_faces(b->op, &faces);
   fp_operator_face_fluxes(b->op, p, b->flux);
   memset(b->production, 0, n * sizeof *b->production);
-  row->has_split = p_ss != NULL && two_point;
+  row->has_split = p_ss != NULL;
   row->min_face_sigma = INFINITY;
   double interior_a7 = 0.0;
   for (size_t f = 0; f < faces.count; f++) {
@@ -182,7 +168,6 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
     /* Round-off is relative to the size of the terms that cancel. */
     row->scale += fabs(F) * area *
                   (fabs(b->ell[L]) + fabs(b->ell[R]) + fabs(pe) + fabs(b->logp[L]) + fabs(b->logp[R]));
-    if (!two_point) continue;
     double s = F * (pe + b->logp[L] - b->logp[R]) * area;
     row->sigma_tot += s;
     if (s < row->min_face_sigma) row->min_face_sigma = s;
@@ -190,30 +175,15 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
     b->production[R] += 0.5 * s / vol;
     row->q_hk += F * (pe + log(q[L]) - log(q[R])) * area;
     if (row->has_split) {
-      double lss_L = log(p_ss[L] > FP_BALANCE_FLOOR ? p_ss[L] : FP_BALANCE_FLOOR);
-      double lss_R = log(p_ss[R] > FP_BALANCE_FLOOR ? p_ss[R] : FP_BALANCE_FLOOR);
+      double lss_L = p_ss[L] > 0.0 ? log(p_ss[L]) : log_substitute;
+      double lss_R = p_ss[R] > 0.0 ? log(p_ss[R]) : log_substitute;
+      if (!(p_ss[L] > 0.0) || !(p_ss[R] > 0.0)) row->nonpositive_pss_faces++;
       row->sigma_hk_hs += F * (pe + lss_L - lss_R) * area;
       row->sigma_na += F * ((b->logp[L] - lss_L) - (b->logp[R] - lss_R)) * area;
     }
   }
   row->flux_form = interior_a7 + row->boundary;
   reconstruct_current(b, &faces);
-  if (!two_point) {
-    /* Cell quadrature of J^T D^-1 J / p; q_hk is the remainder of A.13. */
-    int dim = g->dim;
-    row->min_face_sigma = NAN;
-    for (size_t i = 0; i < n; i++) {
-      double x[FP_MAX_DIM];
-      fp_grid_cell_center(g, i, x);
-      fp_field_values fv;
-      fp_fields_eval(b->fields, x, t, &fv);
-      double quad = inverse_quadratic_form(fv.D, b->current + i * (size_t)dim, dim);
-      double local = p[i] > FP_BALANCE_FLOOR ? quad / p[i] : 0.0;
-      b->production[i] = local;
-      row->sigma_tot += local * vol;
-    }
-    row->q_hk = row->dkl_dt + row->sigma_tot - row->boundary;
-  }
   row->residual = row->dkl_dt - (-row->sigma_tot + row->q_hk + row->boundary);
   row->residual_a7 = row->dkl_dt - row->flux_form;
   row->split_residual =

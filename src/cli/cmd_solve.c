@@ -14,8 +14,29 @@ static fp_run_options run_options(const cli_args *a)
   return opt;
 }
 
+/* run, check and verify take only the common options: a particle or policy
+ * option would be accepted by the parser and then silently do nothing, so
+ * it is rejected here with a message. */
+static bool only_common_options(const cli_args *a)
+{
+  const struct {
+    const char *name;
+    bool given;
+  } unused[] = {{"particles", a->particles}, {"replicas", a->replicas}, {"seed", a->seed},
+                {"dt", a->dt},               {"threads", a->threads},   {"format", a->format},
+                {"estimators", a->estimators}, {"cost", a->cost},       {"policy", a->n_policies > 0}};
+  for (size_t k = 0; k < sizeof unused / sizeof unused[0]; k++)
+    if (unused[k].given) {
+      fprintf(stderr, "fpentropy %s: option --%s is not used by this command (see fpentropy --help)\n",
+              a->command, unused[k].name);
+      return false;
+    }
+  return true;
+}
+
 int cli_check(const cli_args *a)
 {
+  if (!only_common_options(a)) return EXIT_USAGE;
   fp_case *c = NULL;
   int rc = cli_load_case(a, &c);
   if (rc != FP_OK) return cli_exit_code(rc);
@@ -40,7 +61,7 @@ int cli_check(const cli_args *a)
   } else if (!a->quiet) {
     fp_case_print(c, stdout);
     printf("# check: OK (%zu cells, %s fluxes%s)\n", c->grid.ncells,
-           fp_operator_two_point(op) ? "two-point" : "full-tensor",
+           fp_operator_full_tensor(op) ? "full-tensor (Selling edges, two-point)" : "two-point",
            fp_operator_time_dependent(op) ? ", time-dependent fields" : "");
   }
   fp_operator_destroy(&op);
@@ -50,6 +71,7 @@ int cli_check(const cli_args *a)
 
 int cli_verify(const cli_args *a)
 {
+  if (!only_common_options(a)) return EXIT_USAGE;
   fp_case *c = NULL;
   int rc = cli_load_case(a, &c);
   if (rc != FP_OK) return cli_exit_code(rc);
@@ -66,6 +88,7 @@ int cli_verify(const cli_args *a)
 
 int cli_run(const cli_args *a)
 {
+  if (!only_common_options(a)) return EXIT_USAGE;
   fp_case *c = NULL;
   int rc = cli_load_case(a, &c);
   if (rc != FP_OK) return cli_exit_code(rc);

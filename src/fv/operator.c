@@ -10,6 +10,7 @@
  * weights and the values of L. */
 #include <fpentropy/problem/fields.h>
 #include <fpentropy/fv/operator.h>
+#include <fpentropy/fv/selling.h>
 
 #include <math.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@ struct fp_operator {
   fp_fields *fields;
   bool time_dependent;
   bool two_point;
+  bool tensor;                /* full tensor: Selling edges (build_edges) */
   bool assembled;
   double t;
 
@@ -37,6 +39,7 @@ struct fp_operator {
   unsigned char *axis;
   unsigned char *wall;
   double *pe, *dcoef;
+  signed char *offset;        /* tensor: 3 per face, cell offset R - L (unwrapped) */
 
   /* face stencils: entries fstart[f] .. fstart[f+1]-1; the two-point entries
    * (L then R, those that exist) come first, then the cross entries. */
@@ -82,6 +85,7 @@ void fp_operator_destroy(fp_operator **op)
   free(o->wall);
   free(o->pe);
   free(o->dcoef);
+  free(o->offset);
   free(o->fstart);
   free(o->fcell);
   free(o->fweight);
@@ -353,6 +357,260 @@ static int point_error(fp_error *err, const char *what, const double x[FP_MAX_DI
   return fp_fail(err, FP_ERR_NUMERIC, "%s at %s, t = %g (value %g)", what, where, t, value);
 }
 
+/* ---- Full tensor: two-point fluxes on the offsets of Selling's
+ * decomposition (docs/scheme.md, "Full tensor").  Every cell is joined to
+ * its 3^d - 1 neighbours by edges (half of the offsets per cell, so each
+ * pair once); an edge whose offset has no weight at its midpoint carries
+ * no flux.  Absorbing walls keep the half-cell face of the axis. */
+
+/* The offsets with first non-zero entry > 0: 4 in 2D, 13 in 3D. */
+static int half_offsets(int dim, int out[13][3])
+{
+  int n = 0;
+  for (int c = -1; c <= 1; c++)
+    for (int b = -1; b <= 1; b++)
+      for (int a = -1; a <= 1; a++) {
+        int e[3] = {a, b, dim == 3 ? c : 0};
+        if (dim == 2 && c != 0) continue;
+        int first = e[0] ? e[0] : e[1] ? e[1] : e[2];
+        if (first <= 0) continue;
+        out[n][0] = e[0], out[n][1] = e[1], out[n][2] = e[2];
+        n++;
+      }
+  return n;
+}
+
+/* The cell at offset e from `cell` (wrapping periodic axes), FP_NO_CELL
+ * beyond a wall. */
+static uint32_t offset_cell(const fp_grid *g, size_t cell, const int e[3])
+{
+  size_t idx[FP_MAX_DIM];
+  fp_grid_unindex(g, cell, idx);
+  for (int k = 0; k < g->dim; k++) {
+    long i = (long)idx[k] + e[k], n = (long)g->n[k];
+    if (i < 0 || i >= n) {
+      if (g->bc[k] != FP_BC_PERIODIC) return FP_NO_CELL;
+      i = (i + n) % n;
+    }
+    idx[k] = (size_t)i;
+  }
+  return (uint32_t)fp_grid_index(g, idx);
+}
+
+static int build_edges(fp_operator *o, fp_error *err)
+{
+  const fp_grid *g = &o->grid;
+  int offs[13][3];
+  int noff = half_offsets(g->dim, offs);
+  size_t nfaces = 0, nentries = 0;
+  for (size_t cell = 0; cell < g->ncells; cell++) {
+    size_t idx[FP_MAX_DIM];
+    fp_grid_unindex(g, cell, idx);
+    for (int k = 0; k < g->dim; k++)
+      if (g->bc[k] == FP_BC_ABSORBING) {
+        nfaces += (idx[k] == 0) + (idx[k] + 1 == g->n[k]);
+        nentries += (idx[k] == 0) + (idx[k] + 1 == g->n[k]);
+      }
+    for (int q = 0; q < noff; q++)
+      if (offset_cell(g, cell, offs[q]) != FP_NO_CELL) nfaces++, nentries += 2;
+  }
+  o->nfaces = nfaces;
+  o->left = malloc(nfaces * sizeof *o->left);
+  o->right = malloc(nfaces * sizeof *o->right);
+  o->axis = malloc(nfaces * sizeof *o->axis);
+  o->wall = malloc(nfaces * sizeof *o->wall);
+  o->pe = calloc(nfaces, sizeof *o->pe);
+  o->dcoef = calloc(nfaces, sizeof *o->dcoef);
+  o->offset = calloc(3 * nfaces, sizeof *o->offset);
+  o->fstart = malloc((nfaces + 1) * sizeof *o->fstart);
+  o->fcell = malloc(nentries * sizeof *o->fcell);
+  o->fweight = calloc(nentries, sizeof *o->fweight);
+  o->fposL = malloc(nentries * sizeof *o->fposL);
+  o->fposR = malloc(nentries * sizeof *o->fposR);
+  o->flux_work = malloc(nfaces * sizeof *o->flux_work);
+  if (!o->left || !o->right || !o->axis || !o->wall || !o->pe || !o->dcoef || !o->offset ||
+      !o->fstart || !o->fcell || !o->fweight || !o->fposL || !o->fposR || !o->flux_work)
+    return fp_fail(err, FP_ERR_NOMEM, "out of memory for %zu edges", nfaces);
+  for (int k = 0; k < g->dim; k++) {
+    o->face_below[k] = malloc(g->ncells * sizeof *o->face_below[k]);
+    o->face_above[k] = malloc(g->ncells * sizeof *o->face_above[k]);
+    if (!o->face_below[k] || !o->face_above[k])
+      return fp_fail(err, FP_ERR_NOMEM, "out of memory for %zu cells", g->ncells);
+    for (size_t i = 0; i < g->ncells; i++) o->face_below[k][i] = o->face_above[k][i] = -1;
+  }
+  size_t f = 0, e = 0;
+  for (size_t cell = 0; cell < g->ncells; cell++) {
+    size_t idx[FP_MAX_DIM];
+    fp_grid_unindex(g, cell, idx);
+    for (int k = 0; k < g->dim; k++) {
+      if (g->bc[k] != FP_BC_ABSORBING) continue;
+      for (int side = 0; side < 2; side++) {
+        if (side == 0 ? idx[k] != 0 : idx[k] + 1 != g->n[k]) continue;
+        o->left[f] = side == 0 ? FP_NO_CELL : (uint32_t)cell;
+        o->right[f] = side == 0 ? (uint32_t)cell : FP_NO_CELL;
+        o->axis[f] = (unsigned char)k;
+        o->wall[f] = side == 0 ? WALL_LOWER : WALL_UPPER;
+        o->offset[3 * f + k] = 1;
+        (side == 0 ? o->face_below : o->face_above)[k][cell] = (int64_t)f;
+        o->fstart[f] = e;
+        o->fcell[e++] = (uint32_t)cell;
+        f++;
+      }
+    }
+    for (int q = 0; q < noff; q++) {
+      uint32_t R = offset_cell(g, cell, offs[q]);
+      if (R == FP_NO_CELL) continue;
+      int axis = offs[q][0] ? 0 : offs[q][1] ? 1 : 2;
+      int nonzero = (offs[q][0] != 0) + (offs[q][1] != 0) + (offs[q][2] != 0);
+      o->left[f] = (uint32_t)cell, o->right[f] = R;
+      o->axis[f] = (unsigned char)axis;
+      o->wall[f] = WALL_NONE;
+      for (int c = 0; c < 3; c++) o->offset[3 * f + c] = (signed char)offs[q][c];
+      if (nonzero == 1) {
+        o->face_above[axis][cell] = (int64_t)f;
+        o->face_below[axis][R] = (int64_t)f;
+      }
+      o->fstart[f] = e;
+      o->fcell[e++] = (uint32_t)cell;
+      o->fcell[e++] = R;
+      f++;
+    }
+  }
+  o->fstart[f] = e;
+  if (f != nfaces || e != nentries)
+    return fp_fail(err, FP_ERR_ARG, "internal error: edge count %zu/%zu, entries %zu/%zu", f,
+                   nfaces, e, nentries);
+  return FP_OK;
+}
+
+/* Solve D y = b for SPD D (Cholesky, dim <= 3); false if D is not SPD. */
+static bool spd_solve(double D[FP_MAX_DIM][FP_MAX_DIM], const double *b, int dim,
+                      double *y)
+{
+  double Lc[FP_MAX_DIM][FP_MAX_DIM] = {{0}};
+  for (int i = 0; i < dim; i++)
+    for (int j = 0; j <= i; j++) {
+      double s = D[i][j];
+      for (int k = 0; k < j; k++) s -= Lc[i][k] * Lc[j][k];
+      if (i == j) {
+        if (!(s > 0.0)) return false;
+        Lc[i][i] = sqrt(s);
+      } else {
+        Lc[i][j] = s / Lc[j][j];
+      }
+    }
+  double z[FP_MAX_DIM];
+  for (int i = 0; i < dim; i++) {
+    double s = b[i];
+    for (int k = 0; k < i; k++) s -= Lc[i][k] * z[k];
+    z[i] = s / Lc[i][i];
+  }
+  for (int i = dim - 1; i >= 0; i--) {
+    double s = z[i];
+    for (int k = i + 1; k < dim; k++) s -= Lc[k][i] * y[k];
+    y[i] = s / Lc[i][i];
+  }
+  return true;
+}
+
+/* Weight and Peclet number of an interior edge of the full-tensor scheme.
+ * The edge joins the centres x_L and x_L + delta, delta = H e; with
+ * M = H^-1 D H^-1 = sum_k w_k e_k e_k^T (Selling), D = sum_k w_k delta_k
+ * delta_k^T, and the edge carries the rate w_e (1/time) of a jump process
+ * with Pe = delta^T D^-1 v, so that the jumps' mean displacement is
+ * sum_e w_e Pe_e delta_e = D D^-1 v = v.  With a potential, Pe = -(V_R -
+ * V_L) + delta^T (D^-1 v + grad V): exp(-V_i) is then flux-free on every
+ * edge. */
+static int assemble_edge(fp_operator *op, size_t f, double t, double *rate, double *pe,
+                         double *Dkk_out, fp_error *err)
+{
+  const fp_grid *g = &op->grid;
+  const int dim = g->dim;
+  const signed char *e = op->offset + 3 * f;
+  double xL[FP_MAX_DIM], xm[FP_MAX_DIM], xR[FP_MAX_DIM], delta[FP_MAX_DIM] = {0.0, 0.0, 0.0};
+  fp_grid_cell_center(g, op->left[f], xL);
+  for (int k = 0; k < FP_MAX_DIM; k++) {
+    delta[k] = k < dim ? e[k] * g->h[k] : 0.0;
+    xm[k] = xL[k] + 0.5 * delta[k];
+    xR[k] = xL[k] + delta[k];
+  }
+  fp_field_values fv;
+  fp_fields_eval(op->fields, xm, t, &fv);
+  double M[3][3] = {{0}};
+  for (int i = 0; i < dim; i++)
+    for (int j = 0; j < dim; j++) M[i][j] = fv.D[i][j] / (g->h[i] * g->h[j]);
+  fp_selling s;
+  if (fp_selling_decompose(M, dim, &s) != 0)
+    return point_error(err, "the diffusion tensor is not symmetric positive definite and finite",
+                       xm, dim, t, fv.D[0][1]);
+  double wmax = 0.0;
+  for (int k = 0; k < s.terms; k++) wmax = fmax(wmax, s.weight[k]);
+  for (int k = 0; k < s.terms; k++) {
+    bool inside = true;
+    for (int c = 0; c < dim; c++) inside &= abs(s.offset[k][c]) <= 1;
+    if (!inside && s.weight[k] > 1e-12 * wmax)
+      return point_error(
+          err,
+          "the diffusion tensor is too anisotropic for the 3^d-cell stencil of this grid "
+          "(its Selling decomposition needs a wider offset; change the cell aspect ratio or "
+          "the grid): the off-diagonal-to-diagonal ratio shown",
+          xm, dim, t, fv.D[0][1] / sqrt(fv.D[0][0] * fv.D[1][1]));
+  }
+  int ei[3] = {e[0], e[1], e[2]};
+  *rate = fp_selling_weight(&s, ei);
+  double rhs[FP_MAX_DIM], y[FP_MAX_DIM];
+  const bool potential = fp_fields_has_potential(op->fields);
+  for (int k = 0; k < dim; k++) rhs[k] = potential ? fv.extra[k] : fv.v[k];
+  if (!spd_solve(fv.D, rhs, dim, y))
+    return point_error(err, "the diffusion tensor is not positive definite", xm, dim, t, fv.D[0][0]);
+  double p = 0.0;
+  for (int k = 0; k < dim; k++) p += delta[k] * y[k];
+  if (potential)
+    p -= fp_fields_potential(op->fields, xR, t) - fp_fields_potential(op->fields, xL, t);
+  if (!isfinite(p)) return point_error(err, "the Peclet number is not finite", xm, dim, t, p);
+  *pe = p;
+  *Dkk_out = fv.D[op->axis[f]][op->axis[f]];
+  return FP_OK;
+}
+
+/* Time-independent full tensor: drop the edges whose offset has no weight
+ * anywhere (about half of the 3D ones for a constant D), so that neither
+ * the flux evaluation nor L carry them. */
+static int prune_edges(fp_operator *o, fp_error *err)
+{
+  const fp_grid *g = &o->grid;
+  size_t f2 = 0, e2 = 0;
+  for (size_t f = 0; f < o->nfaces; f++) {
+    bool keep = true;
+    if (o->wall[f] == WALL_NONE) {
+      double rate = 0.0, pe = 0.0, Dkk = 0.0;
+      int rc = assemble_edge(o, f, 0.0, &rate, &pe, &Dkk, err);
+      if (rc != FP_OK) return rc;
+      keep = rate != 0.0;
+    }
+    if (!keep) continue;
+    size_t start = o->fstart[f], end = o->fstart[f + 1];
+    o->left[f2] = o->left[f], o->right[f2] = o->right[f];
+    o->axis[f2] = o->axis[f], o->wall[f2] = o->wall[f];
+    for (int c = 0; c < 3; c++) o->offset[3 * f2 + c] = o->offset[3 * f + c];
+    o->fstart[f2] = e2;
+    for (size_t e = start; e < end; e++) o->fcell[e2++] = o->fcell[e];
+    f2++;
+  }
+  o->fstart[f2] = e2;
+  o->nfaces = f2;
+  for (int k = 0; k < g->dim; k++)
+    for (size_t i = 0; i < g->ncells; i++) o->face_below[k][i] = o->face_above[k][i] = -1;
+  for (size_t f = 0; f < f2; f++) {
+    const signed char *e = o->offset + 3 * f;
+    if ((e[0] != 0) + (e[1] != 0) + (e[2] != 0) != 1) continue;
+    int k = o->axis[f];
+    if (o->left[f] != FP_NO_CELL) o->face_above[k][o->left[f]] = (int64_t)f;
+    if (o->right[f] != FP_NO_CELL) o->face_below[k][o->right[f]] = (int64_t)f;
+  }
+  return FP_OK;
+}
+
 int fp_operator_assemble(fp_operator *op, double t, fp_error *err)
 {
   if (op->assembled && (!op->time_dependent || t == op->t)) return FP_OK;
@@ -364,6 +622,21 @@ int fp_operator_assemble(fp_operator *op, double t, fp_error *err)
 
   for (size_t f = 0; f < op->nfaces; f++) {
     int k = op->axis[f];
+    if (op->tensor && op->wall[f] == WALL_NONE) {
+      double rate = 0.0, pe = 0.0, Dkk = 0.0;
+      int rc = assemble_edge(op, f, t, &rate, &pe, &Dkk, err);
+      if (rc != FP_OK) return rc;
+      const signed char *e = op->offset + 3 * f;
+      if ((e[0] != 0) + (e[1] != 0) + (e[2] != 0) == 1) sum_D[k] += Dkk, faces_per_axis[k]++;
+      /* F_f / h_k is the rate of mass exchange per unit volume (the axis
+       * convention of the faces), so dcoef = rate h_k */
+      op->pe[f] = pe;
+      op->dcoef[f] = rate * g->h[k];
+      size_t q = op->fstart[f];
+      op->fweight[q] = op->dcoef[f] * fp_bernoulli(-pe);
+      op->fweight[q + 1] = -op->dcoef[f] * fp_bernoulli(pe);
+      continue;
+    }
     double xL[FP_MAX_DIM], xR[FP_MAX_DIM], xf[FP_MAX_DIM];
     face_points(op, f, xL, xR, xf);
     fp_field_values fv;
@@ -434,7 +707,9 @@ int fp_operator_create_on(const fp_grid *grid, const fp_field_spec *fields, fp_o
   if (rc == FP_OK) {
     o->time_dependent = fp_fields_time_dependent(o->fields);
     o->two_point = fp_fields_diagonal(o->fields) || o->grid.dim == 1;
-    rc = build_faces(o, err);
+    o->tensor = !o->two_point;
+    rc = o->tensor ? build_edges(o, err) : build_faces(o, err);
+    if (rc == FP_OK && o->tensor && !o->time_dependent) rc = prune_edges(o, err);
   }
   if (rc == FP_OK) rc = build_pattern(o, err);
   if (rc == FP_OK) rc = fp_operator_assemble(o, 0.0, err);
@@ -461,7 +736,8 @@ const fp_field_spec *fp_operator_field_spec(const fp_operator *op) { return op ?
 
 const fp_grid *fp_operator_grid(const fp_operator *op) { return &op->grid; }
 bool fp_operator_time_dependent(const fp_operator *op) { return op->time_dependent; }
-bool fp_operator_two_point(const fp_operator *op) { return op->two_point; }
+bool fp_operator_two_point(const fp_operator *op) { return op->two_point || op->tensor; }
+bool fp_operator_full_tensor(const fp_operator *op) { return op->tensor; }
 double fp_operator_time(const fp_operator *op) { return op->t; }
 
 static void compute_fluxes(const fp_operator *op, const double *restrict p, double *restrict flux)
@@ -483,6 +759,17 @@ void fp_operator_apply(fp_operator *op, const double *restrict p, double *restri
   const fp_grid *g = &op->grid;
   const double *flux = op->flux_work;
   compute_fluxes(op, p, op->flux_work);
+  if (op->tensor) {
+    /* edges join cells along any offset: scatter each flux to its two
+     * cells with opposite signs (mass moves only between them) */
+    memset(dpdt, 0, g->ncells * sizeof *dpdt);
+    for (size_t f = 0; f < op->nfaces; f++) {
+      double G = flux[f] / g->h[op->axis[f]];
+      if (op->left[f] != FP_NO_CELL) dpdt[op->left[f]] -= G;
+      if (op->right[f] != FP_NO_CELL) dpdt[op->right[f]] += G;
+    }
+    return;
+  }
   const int dim = g->dim;
   const long n = (long)g->ncells;
 #pragma omp parallel for schedule(static) if (n > 20000)
@@ -517,6 +804,7 @@ void fp_operator_faces(const fp_operator *op, fp_face_view *view)
   view->axis = op->axis;
   view->pe = op->pe;
   view->dcoef = op->dcoef;
+  view->offset = op->offset;
   for (int k = 0; k < FP_MAX_DIM; k++) {
     view->below[k] = k < op->grid.dim ? op->face_below[k] : NULL;
     view->above[k] = k < op->grid.dim ? op->face_above[k] : NULL;

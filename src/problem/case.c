@@ -71,7 +71,8 @@ static const char *const dynamics_keys[] = {
     "convention",   "drift",        "drift_x",      "drift_y",      "drift_z",
     "diffusion",    "diffusion_xx", "diffusion_yy", "diffusion_zz", "diffusion_xy",
     "diffusion_xz", "diffusion_yz", "potential",    NULL};
-static const char *const density_keys[] = {"density", NULL};
+static const char *const initial_keys[] = {"density", "mean", "covariance", NULL};
+static const char *const reference_keys[] = {"density", "mean", "covariance", "normalise", NULL};
 static const char *const time_keys[] = {"end",      "outputs",  "output_times", "rtol",
                                         "atol",     "max_steps", "max_step",    "initial_step",
                                         NULL};
@@ -85,7 +86,7 @@ static const char *const policy_keys[] = {"policies", "cost", "kappa", "stale_th
 static const char *const labels_keys[] = {"w", "b", "features", "density", "batch", "policies", NULL};
 static const char *const model_keys[] = {"window", "ridge", "max_iter", "tol", "estimator", NULL};
 static const char *const *const section_keys[SEC_COUNT] = {
-    domain_keys, NULL,        dynamics_keys, density_keys, density_keys,
+    domain_keys, NULL,        dynamics_keys, initial_keys, reference_keys,
     time_keys,   solver_keys, output_keys,   sample_keys,  policy_keys,
     labels_keys, model_keys};
 
@@ -108,6 +109,7 @@ static const key_default defaults[] = {
     {SEC_DYNAMICS, "diffusion_xz", "0"},
     {SEC_DYNAMICS, "diffusion_yz", "0"},
     {SEC_REFERENCE, "density", "initial"},
+    {SEC_REFERENCE, "normalise", "yes"},
     {SEC_TIME, "outputs", "11"},
     {SEC_TIME, "rtol", "1e-6"},
     {SEC_TIME, "atol", "1e-12"},
@@ -852,12 +854,15 @@ static size_t count_items(const char *s)
 
 enum axis_kind { AXIS_NUMBER = 0, AXIS_CELLS, AXIS_BOUNDARY };
 
+static int constant_expression(fp_loader *ld, const char *s, size_t len, double *out);
+
 /* A [domain] list: one item per axis, or one item for all axes. */
 static int parse_axis_list(fp_loader *ld, const field *f, int dim, enum axis_kind kind,
                            double number[FP_MAX_DIM], long count[FP_MAX_DIM],
                            fp_boundary bc[FP_MAX_DIM])
 {
-  static const char *const one[] = {"a number", "a positive integer",
+  static const char *const one[] = {"a number or an expression of constants (e.g. 2*pi)",
+                                    "a positive integer",
                                     "one of reflecting, periodic, absorbing"};
   static const char *const many[] = {"numbers", "positive integers",
                                      "boundary names (reflecting, periodic, absorbing)"};
@@ -874,8 +879,15 @@ static int parse_axis_list(fp_loader *ld, const field *f, int dim, enum axis_kin
   size_t len;
   for (size_t i = 0; next_item(&it, &s, &len); i++) {
     bool ok = false;
-    if (kind == AXIS_NUMBER)
+    if (kind == AXIS_NUMBER) {
+      /* a number, or an expression of constants such as 2*pi */
       ok = parse_double(s, len, &number[i]);
+      if (!ok) {
+        int rc = constant_expression(ld, s, len, &number[i]);
+        if (rc == FP_ERR_NOMEM) return rc;
+        ok = rc == FP_OK;
+      }
+    }
     else if (kind == AXIS_CELLS)
       ok = parse_long(s, len, &count[i]) && count[i] > 0;
     else
@@ -1105,6 +1117,30 @@ static int load_constants(fp_loader *ld)
   return FP_OK;
 }
 
+/* The value of an expression of the case's constants (e, pi, [constants]),
+ * such as a domain bound `2*pi`: FP_OK, FP_ERR_NOMEM, or FP_ERR_EXPR when it
+ * is not one (the caller reports what was expected). */
+static int constant_expression(fp_loader *ld, const char *s, size_t len, double *out)
+{
+  if (!ld->constants_ok || len == 0 || len >= 512) return FP_ERR_EXPR;
+  char text[512];
+  memcpy(text, s, len);
+  text[len] = '\0';
+  fp_expr *e = NULL;
+  fp_error ee;
+  fp_error_clear(&ee);
+  int rc = fp_expr_create(text, FP_MAX_DIM, &ld->c->constants, &e, &ee);
+  if (rc != FP_OK) return rc == FP_ERR_NOMEM ? nomem(ld) : FP_ERR_EXPR;
+  bool constant = true;
+  for (int a = FP_EXPR_TIME; a < FP_MAX_DIM; a++) constant &= !fp_expr_depends_on(e, a);
+  const double origin[FP_MAX_DIM] = {0.0, 0.0, 0.0};
+  double v = constant ? fp_expr_eval(e, origin, 0.0) : NAN;
+  fp_expr_destroy(&e);
+  if (!isfinite(v)) return FP_ERR_EXPR;
+  *out = v;
+  return FP_OK;
+}
+
 /* Compile an expression in the case's coordinates and constants. */
 static int compile(fp_loader *ld, const field *f, const char *text, fp_expr **out)
 {
@@ -1296,27 +1332,158 @@ static int load_dynamics(fp_loader *ld)
   return FP_OK;
 }
 
+/* Up to `max` numbers (or expressions of constants) of a comma list. */
+static int number_list(fp_loader *ld, const field *f, double *out, size_t max, size_t *n)
+{
+  *n = 0;
+  item_iter it = {f->text, false};
+  const char *s;
+  size_t len;
+  while (next_item(&it, &s, &len)) {
+    if (*n == max) return fail(ld, f, FP_ERR_CASE, "at most %zu values, got '%s'", max, f->text);
+    double v;
+    if (!parse_double(s, len, &v)) {
+      int rc = constant_expression(ld, s, len, &v);
+      if (rc == FP_ERR_NOMEM) return rc;
+      if (rc != FP_OK)
+        return fail(ld, f, FP_ERR_CASE, "'%.*s' is not a number or an expression of constants",
+                    (int)len, s);
+    }
+    out[(*n)++] = v;
+  }
+  return FP_OK;
+}
+
+/* density = gaussian with `mean` (dim values, or one for every axis;
+ * default 0) and `covariance` (dim values: a diagonal; or dim x dim values,
+ * row by row, symmetric positive definite).  The density is written as the
+ * expression of the normalised normal density, exp(-Q/2) / sqrt((2 pi)^d
+ * det S), with the inverse and determinant computed here (Cholesky). */
+static int gaussian_density(fp_loader *ld, int section, const field *fd, char **text)
+{
+  *text = NULL;
+  int dim = ld->c->grid.dim;
+  field fm = get_field(ld, section, "mean"), fc = get_field(ld, section, "covariance");
+  double m[FP_MAX_DIM] = {0.0, 0.0, 0.0}, sv[FP_MAX_DIM * FP_MAX_DIM];
+  size_t nm = 0, nc = 0;
+  if (fm.text) {
+    int rc = number_list(ld, &fm, m, FP_MAX_DIM, &nm);
+    if (rc != FP_OK) return rc;
+    if (nm != 1 && nm != (size_t)dim)
+      return fail(ld, &fm, FP_ERR_CASE, "expected %d values (or 1 for every axis), got %zu", dim, nm);
+    for (int a = 1; nm == 1 && a < dim; a++) m[a] = m[0];
+  }
+  if (!fc.text)
+    return fail(ld, fd, FP_ERR_CASE,
+                "density = gaussian needs 'covariance' (%d values for a diagonal, or %d row by row)",
+                dim, dim * dim);
+  int rc = number_list(ld, &fc, sv, FP_MAX_DIM * FP_MAX_DIM, &nc);
+  if (rc != FP_OK) return rc;
+  double S[FP_MAX_DIM][FP_MAX_DIM] = {{0}};
+  if (nc == (size_t)dim) {
+    for (int a = 0; a < dim; a++) S[a][a] = sv[a];
+  } else if (nc == (size_t)(dim * dim)) {
+    for (int a = 0; a < dim; a++)
+      for (int b = 0; b < dim; b++) S[a][b] = sv[a * dim + b];
+    for (int a = 0; a < dim; a++)
+      for (int b = 0; b < a; b++)
+        if (S[a][b] != S[b][a])
+          return fail(ld, &fc, FP_ERR_CASE, "the covariance is not symmetric (entries %d,%d and %d,%d)",
+                      a + 1, b + 1, b + 1, a + 1);
+  } else {
+    return fail(ld, &fc, FP_ERR_CASE,
+                "expected %d values (a diagonal) or %d (the matrix row by row), got %zu", dim,
+                dim * dim, nc);
+  }
+  /* Cholesky S = L L^T; P = S^-1 from L^-1 */
+  double L[FP_MAX_DIM][FP_MAX_DIM] = {{0}}, Li[FP_MAX_DIM][FP_MAX_DIM] = {{0}}, logdet = 0.0;
+  for (int i = 0; i < dim; i++)
+    for (int j = 0; j <= i; j++) {
+      double v = S[i][j];
+      for (int k = 0; k < j; k++) v -= L[i][k] * L[j][k];
+      if (i == j) {
+        if (!(v > 0.0) || !isfinite(v))
+          return fail(ld, &fc, FP_ERR_CASE, "the covariance '%s' is not positive definite", fc.text);
+        L[i][i] = sqrt(v);
+        logdet += 2.0 * log(L[i][i]);
+      } else {
+        L[i][j] = v / L[j][j];
+      }
+    }
+  for (int j = 0; j < dim; j++)
+    for (int i = j; i < dim; i++) {
+      double v = i == j ? 1.0 : 0.0;
+      for (int k = j; k < i; k++) v -= L[i][k] * Li[k][j];
+      Li[i][j] = v / L[i][i];
+    }
+  static const char *const var[] = {"x", "y", "z"};
+  size_t cap = 2048, len = 0;
+  char *t = malloc(cap);
+  if (!t) return nomem(ld);
+  len += (size_t)snprintf(t + len, cap - len, "exp(-0.5*(0");
+  for (int a = 0; a < dim; a++)
+    for (int b = 0; b < dim; b++) {
+      double P = 0.0;
+      for (int k = 0; k < dim; k++) P += Li[k][a] * Li[k][b];
+      len += (size_t)snprintf(t + len, cap - len, " + (%.17g)*(%s - (%.17g))*(%s - (%.17g))", P,
+                              var[a], m[a], var[b], m[b]);
+    }
+  double logZ = 0.5 * ((double)dim * log(6.283185307179586476925286766559) + logdet);
+  snprintf(t + len, cap - len, ") - (%.17g))", logZ);
+  *text = t;
+  return FP_OK;
+}
+
+/* A density key: an expression, or `gaussian` with mean and covariance
+ * (which are rejected without it). */
+static int load_density_expression(fp_loader *ld, int section, const field *f, fp_expr **out)
+{
+  field fm = get_field(ld, section, "mean"), fc = get_field(ld, section, "covariance");
+  if (strcmp(f->text, "gaussian") != 0) {
+    if (fm.idx != NONE || fc.idx != NONE)
+      return fail(ld, fm.idx != NONE ? &fm : &fc, FP_ERR_CASE,
+                  "'%s' is only used with density = gaussian", fm.idx != NONE ? "mean" : "covariance");
+    return compile(ld, f, f->text, out);
+  }
+  char *text = NULL;
+  int rc = gaussian_density(ld, section, f, &text);
+  if (rc == FP_OK && text) rc = compile(ld, f, text, out);
+  free(text);
+  return rc;
+}
+
 static int load_densities(fp_loader *ld)
 {
   fp_case *c = ld->c;
   bool can_compile = ld->dim_ok && ld->constants_ok;
   field fi = get_field(ld, SEC_INITIAL, "density");
   if (!fi.text)
-    missing(ld, &fi, " (an expression; it need not be normalised)");
-  else if (can_compile && compile(ld, &fi, fi.text, &c->initial) == FP_ERR_NOMEM)
+    missing(ld, &fi, " (an expression, or gaussian with mean and covariance; it need not be normalised)");
+  else if (can_compile && load_density_expression(ld, SEC_INITIAL, &fi, &c->initial) == FP_ERR_NOMEM)
     return FP_ERR_NOMEM;
 
   /* The keywords win over constants that happen to have the same name. */
   field fr = get_field(ld, SEC_REFERENCE, "density");
+  field fn = get_field(ld, SEC_REFERENCE, "normalise");
+  if (strcmp(fn.text, "yes") == 0)
+    c->reference_normalise = true;
+  else if (strcmp(fn.text, "no") == 0)
+    c->reference_normalise = false;
+  else
+    return fail(ld, &fn, FP_ERR_CASE, "expected yes or no, got '%s'", fn.text);
   if (strcmp(fr.text, "initial") == 0) {
     c->reference_kind = FP_REFERENCE_INITIAL;
   } else if (strcmp(fr.text, "stationary") == 0) {
     c->reference_kind = FP_REFERENCE_STATIONARY;
   } else {
     c->reference_kind = FP_REFERENCE_EXPRESSION;
-    if (can_compile && compile(ld, &fr, fr.text, &c->reference) == FP_ERR_NOMEM)
+    if (can_compile && load_density_expression(ld, SEC_REFERENCE, &fr, &c->reference) == FP_ERR_NOMEM)
       return FP_ERR_NOMEM;
   }
+  if (c->reference_kind != FP_REFERENCE_EXPRESSION && !c->reference_normalise)
+    return fail(ld, &fn, FP_ERR_CASE,
+                "normalise = no applies to a reference given by an expression or gaussian, "
+                "not to density = %s (which is a density on the grid already)", fr.text);
   return FP_OK;
 }
 
@@ -1656,7 +1823,8 @@ static int load_case(const char *path, const char *text, const char *const *over
     rc = apply_override(&ld, overrides[i], first_override + i);
   if (rc != FP_OK) goto close_file;
 
-  int (*const sections[])(fp_loader *) = {load_domain,    load_constants, load_dynamics,
+  /* constants first: domain bounds may be expressions of them */
+  int (*const sections[])(fp_loader *) = {load_constants, load_domain,    load_dynamics,
                                           load_densities, load_time,      load_solver,
                                           load_output,    load_sample,    load_policy};
   for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {

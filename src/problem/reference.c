@@ -258,7 +258,18 @@ int fp_reference_init(fp_reference *r, const fp_case *c, fp_operator *op, fp_err
     rc = fp_density_sample(g, c->reference, 0.0, "the reference density", true, r->q,
                            &r->Z_reference, err);
     if (rc != FP_OK) return fp_fail_context(err, rc, "%s: [reference] density", c->path);
-    snprintf(r->description, sizeof r->description, "expression %s", fp_expr_text(c->reference));
+    if (!c->reference_normalise) {
+      /* normalise = no: q_ref as written (e.g. a normal density normalised
+       * on the whole space); sampling above has checked it is positive */
+      for (size_t i = 0; i < g->ncells; i++) {
+        double x[FP_MAX_DIM];
+        fp_grid_cell_center(g, i, x);
+        r->q[i] = fp_expr_eval(c->reference, x, 0.0);
+      }
+    }
+    snprintf(r->description, sizeof r->description, "expression %s%s", fp_expr_text(c->reference),
+             c->reference_normalise ? "" : " (not normalised on the box: its mass there is the "
+                                           "normalisation below)");
     break;
   case FP_REFERENCE_INITIAL:
     for (size_t i = 0; i < g->ncells; i++)

@@ -9,6 +9,7 @@
 #include <fpentropy/fv/stationary.h>
 #include <fpentropy/core/version.h>
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,12 +208,17 @@ static void track_row(run_context *r, const fp_balance_row *row, fp_run_result *
   if (rel > r->worst_residual) r->worst_residual = rel;
   if (rel7 > r->worst_residual_a7) r->worst_residual_a7 = rel7;
   if (row->has_split) {
-    double s = fabs(row->split_residual) / (fabs(row->sigma_tot) + fabs(row->sigma_hk_hs) + fabs(row->sigma_na) + 1e-300);
+    /* relative to the magnitude of the face terms that cancel (scale), so
+     * that it stays meaningful where the three sums are all ~0 */
+    double denom = fmax(fabs(row->sigma_tot) + fabs(row->sigma_hk_hs) + fabs(row->sigma_na), row->scale);
+    double s = fabs(row->split_residual) / fmax(denom, DBL_MIN);
     if (s > r->worst_split) r->worst_split = s;
   }
   if (row->min_face_sigma < r->min_face_sigma) r->min_face_sigma = row->min_face_sigma;
   if (row->min_p < res->min_density) res->min_density = row->min_p;
   if (row->min_p < 0.0) r->negative_rows++;
+  if (row->nonpositive_cells > res->nonpositive_cells) res->nonpositive_cells = row->nonpositive_cells;
+  if (row->nonpositive_mass < res->nonpositive_mass) res->nonpositive_mass = row->nonpositive_mass;
   double drift = fabs(row->mass - res->mass_initial) / res->mass_initial;
   if (drift > res->max_mass_drift) res->max_mass_drift = drift;
   res->mass_final = row->mass;
@@ -295,10 +301,15 @@ static void write_summary(run_context *r, const fp_run_result *res, int status,
   fprintf(s, "\nmass_initial: %.17g\nmass_final: %.17g\nmax_relative_mass_drift: %.3e\n",
           res->mass_initial, res->mass_final, res->max_mass_drift);
   fprintf(s, "min_density: %.6e\n", res->min_density);
-  if (r->negative_rows)
-    fprintf(s, "WARNING: the density was negative at %zu output times (full-tensor cross "
-               "diffusion is not monotone); log p and sigma_tot are meaningless in those cells\n",
-            r->negative_rows);
+  fprintf(s, "scheme: %s\n", res->full_tensor ? "full tensor: two-point fluxes on the edges of "
+                                                 "Selling's decomposition (monotone)"
+                                               : "two-point fluxes on the cell faces (monotone)");
+  fprintf(s, "nonpositive_cells: %zu\n", res->nonpositive_cells);
+  if (r->negative_rows || res->nonpositive_cells)
+    fprintf(s, "WARNING: p <= 0 in up to %zu cells (mass %.3e; negative at %zu output times, "
+               "round-off of the time integrator): those cells have no log p; they add nothing "
+               "to kl, and the rate columns take log p = log(4.9e-324) there\n",
+            res->nonpositive_cells, res->nonpositive_mass, r->negative_rows);
   fprintf(s, "max_relative_residual_A13: %.3e\nmax_relative_residual_A7: %.3e\n",
           r->worst_residual, r->worst_residual_a7);
   if (r->split)
@@ -322,6 +333,7 @@ static int setup(run_context *r, fp_run_result *res, fp_error *err)
   if (rc != FP_OK) return rc;
   res->Z_initial = r->ref.Z_initial;
   res->two_point = fp_operator_two_point(r->op);
+  res->full_tensor = fp_operator_full_tensor(r->op);
   res->time_dependent = fp_operator_time_dependent(r->op);
   res->reference_stationary = c->reference_kind == FP_REFERENCE_STATIONARY;
   res->rtol = c->rtol;
@@ -329,6 +341,10 @@ static int setup(run_context *r, fp_run_result *res, fp_error *err)
   const fp_grid *g = &c->grid;
   bool conserving = true;
   for (int k = 0; k < g->dim; k++) conserving &= g->bc[k] != FP_BC_ABSORBING;
+  if (c->split == FP_SPLIT_ON && !conserving)
+    return fp_fail(err, FP_ERR_CASE,
+                   "[output] split = on needs a stationary density, and there is none with an "
+                   "absorbing wall (use split = auto or off)");
   r->split = conserving && fp_operator_two_point(r->op) && c->split != FP_SPLIT_OFF &&
              (c->split == FP_SPLIT_ON || !fp_operator_time_dependent(r->op) ||
               g->ncells <= FP_SPLIT_MAX_CELLS);

@@ -156,19 +156,68 @@ static void test_absorbing_boundary_term(void **state)
   fixture_close(&f);
 }
 
-/* Densities that underflow are floored the same way everywhere: the
- * identities stay exact and the floored cells are counted. */
-static void test_floored_cells_reported(void **state)
+/* Cells with p <= 0 have no logarithm: they are counted, add nothing to kl
+ * (0 log 0 = 0, so kl is unbiased: it equals the sum over the positive
+ * cells), and the identities stay exact.  Subnormal p > 0 keeps its exact
+ * logarithm (no floor). */
+static void test_nonpositive_cells_reported(void **state)
 {
   (void)state;
   fixture f;
   fixture_open(&f, nonequilibrium_2d, NULL);
   fp_error err;
   for (size_t i = 0; i < 5; i++) f.p[i] = 0.0;
+  f.p[5] = -1e-20;
+  f.p[6] = 1e-310; /* subnormal */
   fp_balance_row row;
   assert_int_equal(fp_balance_compute(f.b, 0.0, f.p, f.q, NULL, NULL, &row, &err), FP_OK);
-  assert_int_equal(row.floored_cells, 5);
+  assert_int_equal(row.nonpositive_cells, 6);
+  assert_true(row.nonpositive_mass < 0.0);
+  double kl = 0.0, vol = f.c->grid.cell_volume;
+  for (size_t i = 0; i < f.n; i++)
+    if (f.p[i] > 0.0) kl += f.p[i] * (log(f.p[i]) - log(f.q[i]));
+  kl *= vol;
+  print_message("kl %.17g independent %.17g\n", row.kl, kl);
+  assert_true(fabs(row.kl - kl) <= 64 * DBL_EPSILON * row.kl_scale);
   assert_true(fabs(row.residual) <= ROUNDOFF(row));
+  assert_true(fabs(row.residual_a7) <= ROUNDOFF(row));
+  fixture_close(&f);
+}
+
+/* The same identities with a full tensor D (Selling edges): A.7, A.13 with
+ * sigma_tot and q_hk summed face by face, every face term >= 0, and the
+ * split with p_ss from the same operator. */
+static void test_identities_full_tensor(void **state)
+{
+  (void)state;
+  static const char *const tensor_2d =
+      "[domain]\ndimension = 2\nlower = -3, -2\nupper = 3, 2\ncells = 20, 16\n"
+      "boundary = reflecting, periodic\n"
+      "[dynamics]\ndrift_x = -x + 0.7*sin(y)\ndrift_y = 1.5 - 0.3*x\n"
+      "diffusion_xx = 1 + 0.3*sin(x)\ndiffusion_yy = 0.6 + 0.1*cos(y)\n"
+      "diffusion_xy = 0.3 + 0.1*cos(x)\n"
+      "[initial]\ndensity = exp(-(x-1)^2 - y^2)\n[time]\nend = 1\n";
+  fixture f;
+  fixture_open(&f, tensor_2d, NULL);
+  assert_true(fp_operator_full_tensor(f.op));
+  fp_error err;
+  double residual;
+  assert_int_equal(fp_stationary_solve(f.op, NULL, f.pss, &residual, &err), FP_OK);
+  fp_balance_row row;
+  assert_int_equal(fp_balance_compute(f.b, 0.0, f.p, f.q, NULL, f.pss, &row, &err), FP_OK);
+  print_message("tensor: sigma %.6e q_hk %.6e residual %.2e a7 %.2e split %.2e min face %.2e\n",
+                row.sigma_tot, row.q_hk, row.residual, row.residual_a7, row.split_residual,
+                row.min_face_sigma);
+  assert_true(row.has_split);
+  assert_true(fabs(row.residual) <= ROUNDOFF(row));
+  assert_true(fabs(row.residual_a7) <= ROUNDOFF(row));
+  assert_true(fabs(row.split_residual) <= ROUNDOFF(row));
+  assert_true(row.min_face_sigma >= 0.0);
+  assert_true(row.sigma_hk_hs >= 0.0 && row.sigma_na >= 0.0);
+  /* Remark 1 with q_ref = p_ss of the same operator */
+  assert_int_equal(fp_balance_compute(f.b, 0.0, f.p, f.pss, NULL, f.pss, &row, &err), FP_OK);
+  assert_true(fabs(row.dkl_dt + row.sigma_na) <= ROUNDOFF(row));
+  assert_true(fabs(row.q_hk - row.sigma_hk_hs) <= ROUNDOFF(row));
   fixture_close(&f);
 }
 
@@ -179,7 +228,8 @@ int main(void)
       cmocka_unit_test(test_remark1_discrete),
       cmocka_unit_test(test_equality_case),
       cmocka_unit_test(test_absorbing_boundary_term),
-      cmocka_unit_test(test_floored_cells_reported),
+      cmocka_unit_test(test_nonpositive_cells_reported),
+      cmocka_unit_test(test_identities_full_tensor),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

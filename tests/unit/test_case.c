@@ -443,7 +443,7 @@ static void test_error_bad_number(void **state)
 {
   (void)state;
   expect_error("[domain]\ndimension = 1\nlower = -5x\nupper = 5\ncells = 50\n" DYNAMICS_1D REST_1D,
-               NULL, 0, FP_ERR_CASE, 3, "[domain] lower: expected a number, got '-5x'", NULL);
+               NULL, 0, FP_ERR_CASE, 3, "[domain] lower: expected a number or an expression of constants (e.g. 2*pi), got '-5x'", NULL);
   expect_error(DOMAIN_1D DYNAMICS_1D "[initial]\ndensity = 1\n[time]\nend = nan\n", NULL, 0,
                FP_ERR_CASE, 12, "[time] end: expected a positive number, got 'nan'", NULL);
   expect_error(VALID_1D "rtol = 1\n", NULL, 0, FP_ERR_CASE, 13,
@@ -700,6 +700,80 @@ static void test_error_first_in_file_order(void **state)
                FP_ERR_CASE, 5, "[dynamics] size: unknown key", NULL);
 }
 
+/* density = gaussian by mean and covariance is the exactly normalised
+ * normal density; bounds may be expressions of constants; normalise = no
+ * keeps q_ref as written, so kl at t = 0 of p = q_ref/Z (normalised on the
+ * grid) is -log Z, Z its mass on the box. */
+#include <fpentropy/balance/gaussian.h>
+#include <fpentropy/time/run.h>
+
+static int first_kl(const fp_balance_row *row, void *ctx)
+{
+  double *kl = ctx;
+  if (isnan(*kl)) *kl = row->kl;
+  return 0;
+}
+
+static void test_gaussian_and_bounds(void **state)
+{
+  (void)state;
+  char path[64];
+  const char *text =
+      "[constants]\nL = 3\n"
+      "[domain]\ndimension = 2\nlower = -L, -pi\nupper = L + 1, pi\ncells = 40, 36\n"
+      "boundary = reflecting, periodic\n"
+      "[dynamics]\ndrift_x = -x\ndrift_y = 0\ndiffusion = 1\n"
+      "[initial]\ndensity = gaussian\nmean = 0.5, -0.25\ncovariance = 0.5, 0.2, 0.2, 0.8\n"
+      "[reference]\ndensity = gaussian\nmean = 0.5, -0.25\ncovariance = 0.5, 0.2, 0.2, 0.8\n"
+      "normalise = no\n"
+      "[time]\nend = 0.01\noutputs = 2\n[output]\nsnapshots = 0\nsplit = off\n";
+  fp_case *c = load_ok(text, NULL, 0, path);
+  assert_true(c->grid.lower[0] == -3.0 && c->grid.upper[0] == 4.0);
+  assert_true(c->grid.lower[1] == -3.141592653589793 && c->grid.upper[1] == 3.141592653589793);
+  assert_false(c->reference_normalise);
+  fp_gaussian g = {.dim = 2, .mean = {0.5, -0.25, 0}, .cov = {{0.5, 0.2, 0}, {0.2, 0.8, 0}, {0, 0, 0}}};
+  fp_error err;
+  double worst = 0.0, Z = 0.0;
+  for (size_t i = 0; i < c->grid.ncells; i++) {
+    double x[FP_MAX_DIM], exact;
+    fp_grid_cell_center(&c->grid, i, x);
+    assert_int_equal(fp_gaussian_density(&g, x, &exact, &err), FP_OK);
+    double v = fp_expr_eval(c->initial, x, 0.0);
+    worst = fmax(worst, fabs(v - exact) / exact);
+    Z += v * c->grid.cell_volume;
+  }
+  print_message("gaussian expression against the closed form: max rel. difference %.2e; mass on "
+                "the box %.15f\n", worst, Z);
+  assert_true(worst <= 1e-13);
+  fp_run_options opt = {.on_row = first_kl};
+  double kl = NAN;
+  opt.row_ctx = &kl;
+  assert_int_equal(fp_run_case(c, &opt, NULL, &err), FP_OK);
+  print_message("kl(0) = %.15f, -log Z = %.15f\n", kl, -log(Z));
+  assert_true(fabs(kl + log(Z)) <= 1e-13);
+  assert_true(kl > 1e-4); /* the periodic box cuts the y tails: Z < 1 */
+  fp_case_destroy(&c);
+
+  /* normalise = yes (default): kl(0) = 0 */
+  const char *const yes[] = {"reference.normalise=yes"};
+  c = load_ok(text, yes, 1, path);
+  kl = NAN;
+  assert_int_equal(fp_run_case(c, &opt, NULL, &err), FP_OK);
+  assert_true(fabs(kl) <= 1e-14);
+  fp_case_destroy(&c);
+
+  const char *const bad_mean[] = {"initial.density=exp(-x^2)"};
+  expect_error(text, bad_mean, 1, FP_ERR_CASE, 0, "'mean' is only used with density = gaussian", NULL);
+  const char *const bad_cov[] = {"initial.covariance=0.5, 0.9, 0.9, 0.8"};
+  expect_error(text, bad_cov, 1, FP_ERR_CASE, 0, "not positive definite", NULL);
+  const char *const asym[] = {"initial.covariance=0.5, 0.1, 0.2, 0.8"};
+  expect_error(text, asym, 1, FP_ERR_CASE, 0, "not symmetric", NULL);
+  const char *const stat[] = {"reference.density=stationary"};
+  expect_error(text, stat, 1, FP_ERR_CASE, 0, "normalise = no applies to a reference given by", NULL);
+  const char *const bound[] = {"domain.upper=2*x, pi"};
+  expect_error(text, bound, 1, FP_ERR_CASE, 0, "[domain] upper: expected", NULL);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -727,6 +801,7 @@ int main(void)
       cmocka_unit_test(test_error_long_line),
       cmocka_unit_test(test_error_syntax),
       cmocka_unit_test(test_error_first_in_file_order),
+      cmocka_unit_test(test_gaussian_and_bounds),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

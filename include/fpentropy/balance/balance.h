@@ -15,16 +15,16 @@
  *   dkl_dt    = sum_i (L p)_i (l_i + 1) |V|            (exact, from the RHS)
  *   flux_form = -sum_interior F_f (l_L - l_R) |f| + boundary   (discrete A.7)
  *   boundary  = -sum_walls F_out (l + 1) |f|           (absorbing walls only)
- *   two-point fluxes (diagonal D), X_f = Pe_f + log p_L - log p_R:
+ *   every D (faces, or the edges of the full-tensor scheme), X_f = Pe_f +
+ *   log p_L - log p_R:
  *     sigma_tot = sum_interior F_f X_f |f|   (>= 0 face by face)
  *     q_hk      = sum_interior F_f (Pe_f + log q_L - log q_R) |f|
  *     sigma_hk_hs = sum F_f (Pe_f + log pss_L - log pss_R) |f|,
  *     sigma_na    = sum F_f (log(p/pss)_L - log(p/pss)_R) |f|
  *     so that dkl_dt = -sigma_tot + q_hk + boundary and
- *     sigma_tot = sigma_hk_hs + sigma_na hold to round-off;
- *   full-tensor D: sigma_tot = sum_i J_i^T D_i^-1 J_i / p_i |V| with J_i the
- *     cell current reconstructed from the faces, and q_hk the remainder
- *     (the A.13 residual is then zero by construction; docs/balance.md).
+ *     sigma_tot = sigma_hk_hs + sigma_na hold to round-off, each term
+ *     summed on its own (none is a remainder).  log p is exact for p > 0;
+ *     see FP_BALANCE_LOG_SUBSTITUTE for p <= 0.
  */
 #ifndef FPENTROPY_BALANCE_H
 #define FPENTROPY_BALANCE_H
@@ -48,26 +48,34 @@ typedef struct fp_balance_row {
   double residual;       /* dkl_dt - (-sigma_tot + q_hk + boundary) */
   double residual_a7;    /* dkl_dt - flux_form */
   double dkl_dt_fd;      /* independent: from CVODE's dense output (NAN if not given) */
-  bool has_split;        /* a stationary density was supplied (two-point fluxes) */
+  bool has_split;        /* a stationary density was supplied */
   double sigma_hk_hs, sigma_na;
   double split_residual; /* sigma_tot - sigma_hk_hs - sigma_na */
+  double kl_scale;       /* sum_i |p_i l_i| |V|: what the round-off of kl is relative to */
   double scale;          /* sum of the magnitudes of the terms the identities add up:
                             the size that round-off is relative to */
-  double min_face_sigma; /* smallest face term F_f X_f |f| (two-point; >= 0 in theory) */
+  double min_face_sigma; /* smallest face term F_f X_f |f| (>= 0 up to round-off) */
   double current_l1;     /* sum over interior faces of |F_f| |f|: zero iff J = 0 */
-  size_t floored_cells;  /* cells where p <= FP_BALANCE_FLOOR (log p taken at the floor) */
-  double floored_mass;   /* their mass */
+  size_t nonpositive_cells;   /* cells with p <= 0: no logarithm (reported, see below) */
+  double nonpositive_mass;    /* their mass (<= 0) */
+  size_t nonpositive_pss_faces; /* faces where p_ss <= 0 enters the split */
 } fp_balance_row;
 
-/* Densities at or below this value enter the logarithms as this value, the
- * same way in every column, so the identities stay exact; the count and the
- * mass of such cells are reported (they make sigma_tot meaningless there). */
+/* Cells with p <= 0 have no log p.  They add nothing to kl (kl is the KL
+ * divergence of the positive part of p, 0 log 0 = 0, so no bias); in the
+ * rate columns their log p is this value (log = -744.4), the same way in
+ * every column so that the identities stay exact, and their count and mass
+ * are reported (summary.txt, verify).  Positive values, subnormal ones
+ * included, enter with their exact logarithm. */
+#define FP_BALANCE_LOG_SUBSTITUTE 4.9406564584124654e-324
+
+/* The former floor, still used by sample-based code outside the balance. */
 #define FP_BALANCE_FLOOR 1e-300
 
 typedef struct fp_balance fp_balance; /* opaque */
 
-/* A workspace for operator `op` (which must outlive it); full-tensor D takes
- * the diffusion tensor at cell centres from the operator's field spec.
+/* A workspace for operator `op` (which must outlive it); every column comes
+ * from the operator's faces or edges.
  * Errors: FP_ERR_ARG (NULL), FP_ERR_NOMEM.  Ownership: fp_balance_destroy(). */
 int fp_balance_create(fp_operator *op, fp_balance **out, fp_error *err);
 
@@ -85,7 +93,8 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
 
 /* Cell fields from the last fp_balance_compute():
  *   current:    dim values per cell (J_x, J_y, J_z interleaved);
- *   production: J^T D^-1 J / p per cell;
+ *   production: entropy production per unit volume, half of each adjacent
+ *               face (edge) term F_f X_f |f| / |V| (>= 0 cell by cell);
  *   log_ratio:  log(p/q) per cell.
  * Pointers stay valid until the workspace is destroyed. */
 const double *fp_balance_current(const fp_balance *b);

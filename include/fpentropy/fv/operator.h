@@ -16,9 +16,12 @@
  * from a cell centre to an absorbing wall, where p = 0).  This is the
  * Scharfetter-Gummel exponentially fitted flux: an M-matrix for diagonal D
  * (p >= 0 is preserved), exact zero flux at the Boltzmann state of a
- * potential drift, second order for smooth solutions.  Off-diagonal D_kj
- * adds -D_kj (d_j p)_f with (d_j p)_f the mean of the centred differences in
- * the two cells (one-sided at walls); these cross terms are not monotone.
+ * potential drift, second order for smooth solutions.  Off-diagonal D
+ * (full tensor) uses edges instead of faces: H^-1 D H^-1 = sum_e w_e e e^T
+ * (Selling's decomposition, selling.h) with offsets e in the 3^d
+ * neighbourhood, and each edge from cell L to L + e carries the two-point
+ * flux w_e h_axis [B(-Pe) p_L - B(Pe) p_R], Pe = (H e)^T D^-1 v: still an
+ * M-matrix, exact for the Boltzmann state, second order (docs/scheme.md).
  * Reflecting walls carry no flux; periodic axes wrap around.
  *     dp_i/dt = -(1/|V_i|) sum over faces of F_f |f| (outward),
  * so mass is conserved to round-off except through absorbing walls.
@@ -56,6 +59,8 @@ typedef struct fp_face_view {
   double area[3];           /* |f| for faces of each axis: cell_volume / h_k */
   const int64_t *below[3];  /* per axis: the face under each cell, -1 if none */
   const int64_t *above[3];  /* per axis: the face over each cell, -1 if none */
+  const signed char *offset;/* full tensor: 3 per face, the cell offset e = R - L (axis
+                               unit vector at a wall); NULL for diagonal D */
 } fp_face_view;
 
 /* Read-only view of L in compressed sparse row form (column indices sorted). */
@@ -93,8 +98,13 @@ const fp_grid *fp_operator_grid(const fp_operator *op);
 /* True when the fields refer to t (L must be reassembled for each new t). */
 bool fp_operator_time_dependent(const fp_operator *op);
 
-/* True when every flux is two-point (diagonal D): L is then an M-matrix. */
+/* True when every flux is two-point (always, since the full-tensor scheme
+ * is two-point on Selling's offsets): L is then an M-matrix. */
 bool fp_operator_two_point(const fp_operator *op);
+
+/* True for a full tensor D (off-diagonal entries, dim >= 2): the faces are
+ * then edges between a cell and its 3^d - 1 neighbours (docs/scheme.md). */
+bool fp_operator_full_tensor(const fp_operator *op);
 
 /* Make L = L(t).  A no-op for time-independent fields or when already at t.
  * Evaluates the case's expressions at every face (not thread-safe). */
@@ -113,7 +123,8 @@ void fp_operator_apply(fp_operator *op, const double *p, double *dpdt);
 /* flux[f] = F_f for every face (fp_operator_faces().count entries). */
 void fp_operator_face_fluxes(const fp_operator *op, const double *p, double *flux);
 
-/* Two-point part of F_f only (equal to F_f for diagonal D). */
+/* F_f from the face view (every flux is two-point: faces for diagonal D,
+ * Selling edges for a full tensor). */
 double fp_operator_two_point_flux(const fp_face_view *faces, size_t f, const double *p);
 
 /* Read-only views of the faces and of L at the last assembly (pointers into

@@ -94,6 +94,8 @@ typedef struct fp_case {
   fp_expr *initial;        /* [initial] density (unnormalised, >= 0) */
   fp_reference_kind reference_kind;
   fp_expr *reference;      /* [reference] density; NULL unless EXPRESSION */
+  bool reference_normalise;/* [reference] normalise: false keeps q_ref as written (no
+                              normalisation on the box; expressions only) */
 
   /* [time] */
   double t_end;

@@ -72,7 +72,10 @@ typedef struct fp_run_result {
   fp_solver_stats stats;
   char linear_solver[32];
   /* what the verification needs to know about the run */
-  bool two_point;               /* diagonal D: every flux is two-point */
+  bool two_point;               /* every flux is two-point (diagonal D, and the full-tensor edges) */
+  bool full_tensor;             /* off-diagonal D: Selling edges (docs/scheme.md) */
+  size_t nonpositive_cells;     /* most cells with p <= 0 at one output (no log p there) */
+  double nonpositive_mass;      /* most negative mass of such cells at one output */
   bool time_dependent;          /* fields depend on t */
   bool absorbing;               /* some wall is absorbing */
   bool split;                   /* the Hatano-Sasa split was computed */
