@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/error_impl.h"
+#include "core/spd_impl.h"
 
 /* At most 3^3 distinct cells meet in one row of L (19 are used in 3D). */
 #define ROW_CAPACITY 27
@@ -483,33 +484,12 @@ static int build_edges(fp_operator *o, fp_error *err)
   return FP_OK;
 }
 
-/* Solve D y = b for SPD D (Cholesky, dim <= 3); false if D is not SPD. */
-static bool spd_solve(double D[FP_MAX_DIM][FP_MAX_DIM], const double *b, int dim,
-                      double *y)
+/* Solve D y = b for SPD D (dim <= 3); false if D is not SPD (core/spd_impl.h). */
+static bool spd_solve(double D[FP_MAX_DIM][FP_MAX_DIM], const double *b, int dim, double *y)
 {
-  double Lc[FP_MAX_DIM][FP_MAX_DIM] = {{0}};
-  for (int i = 0; i < dim; i++)
-    for (int j = 0; j <= i; j++) {
-      double s = D[i][j];
-      for (int k = 0; k < j; k++) s -= Lc[i][k] * Lc[j][k];
-      if (i == j) {
-        if (!(s > 0.0)) return false;
-        Lc[i][i] = sqrt(s);
-      } else {
-        Lc[i][j] = s / Lc[j][j];
-      }
-    }
-  double z[FP_MAX_DIM];
-  for (int i = 0; i < dim; i++) {
-    double s = b[i];
-    for (int k = 0; k < i; k++) s -= Lc[i][k] * z[k];
-    z[i] = s / Lc[i][i];
-  }
-  for (int i = dim - 1; i >= 0; i--) {
-    double s = z[i];
-    for (int k = i + 1; k < dim; k++) s -= Lc[k][i] * y[k];
-    y[i] = s / Lc[i][i];
-  }
+  fp_spd f;
+  if (!fp_spd_factor(dim, (const double(*)[FP_SPD_MAX])D, &f)) return false;
+  fp_spd_solve(&f, b, y);
   return true;
 }
 

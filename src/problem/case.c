@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "core/error_impl.h"
+#include "core/spd_impl.h"
 
 #define FP_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 
@@ -1395,27 +1396,12 @@ static int gaussian_density(fp_loader *ld, int section, const field *fd, char **
                 "expected %d values (a diagonal) or %d (the matrix row by row), got %zu", dim,
                 dim * dim, nc);
   }
-  /* Cholesky S = L L^T; P = S^-1 from L^-1 */
-  double L[FP_MAX_DIM][FP_MAX_DIM] = {{0}}, Li[FP_MAX_DIM][FP_MAX_DIM] = {{0}}, logdet = 0.0;
-  for (int i = 0; i < dim; i++)
-    for (int j = 0; j <= i; j++) {
-      double v = S[i][j];
-      for (int k = 0; k < j; k++) v -= L[i][k] * L[j][k];
-      if (i == j) {
-        if (!(v > 0.0) || !isfinite(v))
-          return fail(ld, &fc, FP_ERR_CASE, "the covariance '%s' is not positive definite", fc.text);
-        L[i][i] = sqrt(v);
-        logdet += 2.0 * log(L[i][i]);
-      } else {
-        L[i][j] = v / L[j][j];
-      }
-    }
-  for (int j = 0; j < dim; j++)
-    for (int i = j; i < dim; i++) {
-      double v = i == j ? 1.0 : 0.0;
-      for (int k = j; k < i; k++) v -= L[i][k] * Li[k][j];
-      Li[i][j] = v / L[i][i];
-    }
+  /* P = S^-1 and log det S from the one SPD helper (core/spd_impl.h). */
+  fp_spd f;
+  if (!fp_spd_factor(dim, (const double(*)[FP_SPD_MAX])S, &f))
+    return fail(ld, &fc, FP_ERR_CASE, "the covariance '%s' is not positive definite", fc.text);
+  double Pm[FP_MAX_DIM][FP_MAX_DIM], logdet = f.logdet;
+  fp_spd_inverse(&f, Pm);
   static const char *const var[] = {"x", "y", "z"};
   size_t cap = 2048, len = 0;
   char *t = malloc(cap);
@@ -1423,8 +1409,7 @@ static int gaussian_density(fp_loader *ld, int section, const field *fd, char **
   len += (size_t)snprintf(t + len, cap - len, "exp(-0.5*(0");
   for (int a = 0; a < dim; a++)
     for (int b = 0; b < dim; b++) {
-      double P = 0.0;
-      for (int k = 0; k < dim; k++) P += Li[k][a] * Li[k][b];
+      double P = Pm[a][b];
       len += (size_t)snprintf(t + len, cap - len, " + (%.17g)*(%s - (%.17g))*(%s - (%.17g))", P,
                               var[a], m[a], var[b], m[b]);
     }
