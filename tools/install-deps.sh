@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libsundials-dev libsuitesparse-dev libfftw3-dev libgsl-dev
-  libinih-dev libmatheval-dev libcmocka-dev
+  libinih-dev libcmocka-dev
   python3 python3-numpy python3-matplotlib
 )
 
