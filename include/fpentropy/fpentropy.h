@@ -38,6 +38,7 @@
 #include <fpentropy/streams/compare.h>
 #include <fpentropy/streams/estimator.h>
 #include <fpentropy/streams/particles.h>
+#include <fpentropy/time/resources.h>
 #include <fpentropy/time/run.h>
 #include <fpentropy/time/solver.h>
 

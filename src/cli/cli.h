@@ -36,6 +36,7 @@ typedef struct cli_args {
   const char *format;
   const char *estimators;  /* comma list of estimator specs separated by ';' or ' ' */
   const char *cost;        /* retrain cost c (policy) */
+  const char *max_memory;  /* --max-memory SIZE */
   bool quiet;
   bool progress;
 } cli_args;
@@ -50,6 +51,8 @@ int cli_load_case(const cli_args *a, fp_case **c);
  * message naming the option and return false. */
 bool cli_parse_size(const char *option, const char *text, size_t *out);
 bool cli_parse_double(const char *option, const char *text, double *out);
+/* A positive size in bytes with an optional k/M/G/T suffix (powers of 10). */
+bool cli_parse_bytes(const char *option, const char *text, double *out);
 
 /* Split a comma list of positive integers (e.g. --particles 1000,10000). */
 bool cli_parse_size_list(const char *option, const char *text, size_t *out, size_t max, size_t *n);

@@ -25,7 +25,7 @@ int cli_check(const cli_args *a)
    * stepping. */
   fp_operator *op = NULL;
   rc = fp_operator_create(c, &op, &err);
-  if (rc == FP_OK) rc = fp_run_check_densities(c, &err);
+  if (rc == FP_OK) rc = fp_run_check_case(c, op, &err); /* the same operator: built once */
   if (rc != FP_OK) {
     fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
   } else if (!a->quiet) {
@@ -36,6 +36,8 @@ int cli_check(const cli_args *a)
   }
   fp_operator_destroy(&op);
   fp_case_destroy(&c);
+  /* Out of memory or a failed write is not the case's fault. */
+  if (rc == FP_ERR_NOMEM || rc == FP_ERR_IO || rc == FP_ERR_INTERRUPTED) return cli_exit_code(rc);
   return rc == FP_OK ? EXIT_OK : EXIT_USAGE;
 }
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <gsl/gsl_errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,8 @@ static void print_usage(FILE *f)
           "                         --set domain.cells=400 --set constants.v=0.5\n"
           "  -q, --quiet            no progress or summary on the terminal\n"
           "      --progress         show progress even when stderr is not a terminal\n"
+          "      --max-memory SIZE  refuse cases estimated to need more (e.g. 4G, 500M;\n"
+          "                         default: the memory available on this machine)\n"
           "  -h, --help             this help\n"
           "  -V, --version          version and library versions\n"
           "\n"
@@ -115,6 +118,7 @@ static const value_option value_options[] = {
     SINGLE("format", 0, format),
     SINGLE("estimators", 0, estimators),
     SINGLE("cost", 0, cost),
+    SINGLE("max-memory", 0, max_memory),
 };
 
 static const value_option *find_value_option(const char *arg, const char **inline_value)
@@ -222,8 +226,43 @@ int cli_load_case(const cli_args *a, fp_case **c)
   fp_error err;
   fp_error_clear(&err);
   int rc = fp_case_load(a->case_path, a->overrides, a->n_overrides, c, &err);
-  if (rc != FP_OK) fprintf(stderr, "fpentropy: %s\n", err.message);
+  if (rc != FP_OK) {
+    fprintf(stderr, "fpentropy: %s\n", err.message);
+    return rc;
+  }
+  /* Refuse what cannot fit before anything is allocated. */
+  double limit = 0.0;
+  if (a->max_memory && !cli_parse_bytes("max-memory", a->max_memory, &limit)) rc = FP_ERR_ARG;
+  if (rc == FP_OK) rc = fp_resources_check(*c, limit, &err);
+  if (rc != FP_OK) {
+    if (err.message[0]) fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
+    fp_case_destroy(c);
+  }
   return rc;
+}
+
+bool cli_parse_bytes(const char *option, const char *text, double *out)
+{
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(text, &end);
+  double unit = 1.0;
+  if (end && *end && end[1] == '\0') {
+    switch (*end) {
+    case 'k': case 'K': unit = 1e3; end++; break;
+    case 'm': case 'M': unit = 1e6; end++; break;
+    case 'g': case 'G': unit = 1e9; end++; break;
+    case 't': case 'T': unit = 1e12; end++; break;
+    default: break;
+    }
+  }
+  if (errno || end == text || *end != '\0' || !(v > 0.0) || !isfinite(v * unit)) {
+    fprintf(stderr, "fpentropy: --%s: expected a positive size such as 4G or 500M, got '%s'\n",
+            option, text);
+    return false;
+  }
+  *out = v * unit;
+  return true;
 }
 
 bool cli_parse_size(const char *option, const char *text, size_t *out)

@@ -5,6 +5,7 @@
 #include <fpentropy/problem/density.h>
 #include <fpentropy/fv/operator.h>
 #include <fpentropy/io/output.h>
+#include <fpentropy/time/resources.h>
 #include <fpentropy/time/run.h>
 #include <fpentropy/fv/stationary.h>
 #include <fpentropy/core/version.h>
@@ -34,6 +35,7 @@ typedef struct run_context {
   double *dpdt_dense;
   double *p_ss;            /* stationary density for the split, NULL if none */
   bool split;
+  char split_unavailable[FP_ERROR_MESSAGE_SIZE]; /* why the optional split is off, or "" */
   double stationary_residual;
   fp_output_table *table;
   fp_output_table *snap_index;
@@ -282,6 +284,8 @@ static int write_summary(run_context *r, const fp_run_result *res, int status,
             r->negative_rows);
   fprintf(s, "max_relative_residual_A13: %.3e\nmax_relative_residual_A7: %.3e\n",
           r->worst_residual, r->worst_residual_a7);
+  if (r->split_unavailable[0])
+    fprintf(s, "split: unavailable (%s)\n", r->split_unavailable);
   if (r->split)
     fprintf(s, "stationary_residual: %.3e\nmax_relative_split_residual: %.3e\n",
             r->stationary_residual, r->worst_split);
@@ -292,12 +296,36 @@ static int write_summary(run_context *r, const fp_run_result *res, int status,
   return fp_output_file_commit(&f, err);
 }
 
+/* The Hatano-Sasa split is an optional diagnostic: when its stationary
+ * system cannot be solved (KLU cannot factor it, e.g. a repelling drift whose
+ * stationary density underflows), the run goes on without it and the
+ * summary says why.  Tried once here, before the table's columns are fixed. */
+static int try_split(run_context *r, fp_run_result *res, fp_error *err)
+{
+  if (!r->split) return FP_OK;
+  fp_error se;
+  fp_error_clear(&se);
+  int rc = fp_operator_assemble(r->op, 0.0, &se);
+  if (rc == FP_OK) rc = fp_stationary_solve(r->op, r->ref.p0, r->p_ss, &r->stationary_residual, &se);
+  if (rc == FP_OK) return FP_OK;
+  if (rc == FP_ERR_NOMEM || rc == FP_ERR_INTERRUPTED) {
+    *err = se;
+    return rc;
+  }
+  r->split = false;
+  res->split = false;
+  r->stationary_residual = -1.0;
+  snprintf(r->split_unavailable, sizeof r->split_unavailable, "%s", se.message);
+  return FP_OK;
+}
+
 static int setup(run_context *r, fp_run_result *res, fp_error *err)
 {
   const fp_case *c = r->c;
   int rc = FP_OK;
   if (r->opt->write_files) rc = fp_output_dir_open(r->dir, &r->out, err);
   if (rc == FP_OK) rc = write_summary(r, res, FP_OK, NULL, true, err);
+  if (rc == FP_OK) rc = fp_case_check_diffusion(c, err); /* names D, not a later NaN */
   if (rc == FP_OK) rc = fp_operator_create(c, &r->op, err);
   if (rc == FP_OK) rc = fp_reference_init(&r->ref, c, r->op, err);
   if (rc != FP_OK) return rc;
@@ -330,6 +358,7 @@ static int setup(run_context *r, fp_run_result *res, fp_error *err)
     rc = fp_balance_create(r->op, c, &r->balance, err);
   }
   if (rc == FP_OK) rc = merge_times(r, err);
+  if (rc == FP_OK) rc = try_split(r, res, err);
   if (rc == FP_OK && r->opt->write_files) rc = open_tables(r, err);
   return rc;
 }

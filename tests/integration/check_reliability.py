@@ -176,6 +176,41 @@ def full_disk(fp, base, tmp):
         subprocess.run(["umount", m])
 
 
+def resources(fp, base, tmp):
+    # R13: 1e9 cells once ran until killed (1e8: check reached 23 GB); refused before allocating.
+    code, _, err = run([fp, "check", base, "-q", "--set", "domain.cells=1000000000"], timeout=20)
+    check(code == 1, f"1e9 cells: exit {code} == 1")
+    check("need at least 400.0 GB of memory" in err, f"1e9 cells: message gives the estimate: {err.strip()}")
+    code, _, err = run([fp, "check", base, "-q", "--set", "domain.cells=100000", "--max-memory", "10M"])
+    check(code == 1 and "allowed by --max-memory" in err, f"--max-memory 10M refuses 1e5 cells: {code} {err.strip()}")
+    code, _, err = run([fp, "check", base, "-q", "--set", "domain.cells=100000", "--max-memory", "1G"])
+    check(code == 0, f"--max-memory 1G accepts 1e5 cells: exit {code} {err.strip()}")
+    code, _, err = run([fp, "check", base, "-q", "--max-memory", "-1"])
+    check(code == 2 and "--max-memory" in err, f"--max-memory -1 is bad usage: {code} {err.strip()}")
+
+
+def split_unavailable(fp, base, tmp):
+    # R07: the optional Hatano-Sasa split once aborted a valid repelling case.
+    case = os.path.join(os.path.dirname(base), "reliability_r07_repelling_split.ini")
+    d = os.path.join(tmp, "out")
+    code, _, err = run([fp, "run", case, "-o", d, "-q"])
+    check(code == 0, f"repelling case runs: exit {code} ({err.strip()})")
+    check(summary_status(d) == "completed", "summary completed")
+    with open(os.path.join(d, "summary.txt")) as f:
+        text = f.read()
+    check("split: unavailable (KLU could not factor" in text, "summary says the split is unavailable and why")
+    with open(os.path.join(d, "balance.csv")) as f:
+        header = [line for line in f if not line.startswith("#")][0]
+    check("sigma_hk_hs" not in header, "no split columns in balance.csv")
+    # The exact physics is still checked: sigma_tot against the closed form within 5 %.
+    with open(os.path.join(d, "balance.csv")) as f:
+        rows = [line.strip().split(",") for line in f if not line.startswith("#")]
+    cols = rows[0]
+    first = dict(zip(cols, map(float, rows[1])))
+    check(abs(first["sigma_tot"] - first["sigma_tot_exact"]) <= 0.05 * abs(first["sigma_tot_exact"]),
+          f"sigma_tot {first['sigma_tot']} vs exact {first['sigma_tot_exact']}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fpentropy", required=True)
@@ -183,7 +218,8 @@ def main():
     ap.add_argument("what")
     a = ap.parse_args()
     fns = {"long-expression": long_expression, "many-constants": many_constants,
-           "locked": locked, "stale": stale, "killed": killed, "full-disk": full_disk}
+           "locked": locked, "stale": stale, "killed": killed, "full-disk": full_disk,
+           "resources": resources, "split-unavailable": split_unavailable}
     with tempfile.TemporaryDirectory() as tmp:
         rc = fns[a.what](a.fpentropy, a.case, tmp)
     if rc == SKIP:
