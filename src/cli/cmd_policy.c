@@ -107,6 +107,7 @@ int cli_policy(const cli_args *a)
   fp_policy_study_options opt = {.cost = c->retrain_cost, .kappa = c->kappa,
                                  .stale_threshold = c->stale_threshold, .pareto_points = 25};
   if (a->cost && (!cli_parse_double("cost", a->cost, &opt.cost) || opt.cost < 0)) {
+    if (opt.cost < 0) fprintf(stderr, "fpentropy: --cost: the retrain cost must be >= 0, got '%s'\n", a->cost);
     fp_case_destroy(&c);
     return EXIT_USAGE;
   }
@@ -123,6 +124,12 @@ int cli_policy(const cli_args *a)
   }
   if (rc != FP_OK) {
     fprintf(stderr, "fpentropy: %s: policy: %s\n", a->case_path, err.message);
+    free(storage);
+    fp_case_destroy(&c);
+    return EXIT_USAGE;
+  }
+  fp_policy_sampled_options so_check;
+  if (a->particles && !sampled_options(a, c, &so_check)) { /* before the PDE runs */
     free(storage);
     fp_case_destroy(&c);
     return EXIT_USAGE;

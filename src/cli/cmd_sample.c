@@ -47,13 +47,15 @@ static int write_snapshot(const fp_particle_snapshot *s, void *ctx)
   return *w->interrupted ? 1 : 0;
 }
 
-/* Particle options from the command line; false after printing an error. */
-static bool particle_options(const cli_args *a, fp_particle_options *opt)
+/* Particle options: the case's [sample] section, then the command line;
+ * false after printing an error. */
+static bool particle_options(const cli_args *a, const fp_case *c, fp_particle_options *opt)
 {
   memset(opt, 0, sizeof *opt);
-  opt->particles = 10000;
-  opt->replicas = 1;
-  opt->seed = 1;
+  opt->particles = c->sample_particles;
+  opt->replicas = c->sample_replicas;
+  opt->seed = c->sample_seed;
+  opt->dt = c->sample_dt;
   size_t value;
   if (a->particles && !cli_parse_size("particles", a->particles, &opt->particles)) return false;
   if (a->replicas && !cli_parse_size("replicas", a->replicas, &opt->replicas)) return false;
@@ -71,8 +73,6 @@ static bool particle_options(const cli_args *a, fp_particle_options *opt)
 
 int cli_sample(const cli_args *a)
 {
-  fp_particle_options opt;
-  if (!particle_options(a, &opt)) return EXIT_USAGE;
   bool csv = false;
   if (a->format) {
     if (strcmp(a->format, "csv") == 0)
@@ -85,6 +85,11 @@ int cli_sample(const cli_args *a)
   fp_case *c = NULL;
   int rc = cli_load_case(a, &c);
   if (rc != FP_OK) return cli_exit_code(rc);
+  fp_particle_options opt;
+  if (!particle_options(a, c, &opt)) {
+    fp_case_destroy(&c);
+    return EXIT_USAGE;
+  }
   const char *dir = a->output_dir ? a->output_dir : c->output_dir;
   fp_error err;
   fp_error_clear(&err);

@@ -3,11 +3,13 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <gsl/gsl_errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,7 +230,8 @@ int cli_load_case(const cli_args *a, fp_case **c)
   int rc = fp_case_load(a->case_path, a->overrides, a->n_overrides, c, &err);
   if (rc != FP_OK) {
     fprintf(stderr, "fpentropy: %s\n", err.message);
-    return rc;
+    /* A case file that cannot be read is bad usage (exit 2): nothing ran. */
+    return rc == FP_ERR_IO ? FP_ERR_CASE : rc;
   }
   /* Refuse what cannot fit before anything is allocated. */
   double limit = 0.0;
@@ -269,8 +272,9 @@ bool cli_parse_size(const char *option, const char *text, size_t *out)
 {
   char *end = NULL;
   errno = 0;
+  /* strtoull would skip blanks and wrap " -1" to 2^64-1: digits only. */
   unsigned long long v = strtoull(text, &end, 10);
-  if (errno || end == text || *end != '\0' || text[0] == '-') {
+  if (errno || end == text || *end != '\0' || !isdigit((unsigned char)text[0]) || v > SIZE_MAX) {
     fprintf(stderr, "fpentropy: --%s: expected a non-negative integer, got '%s'\n", option, text);
     return false;
   }
@@ -283,8 +287,8 @@ bool cli_parse_double(const char *option, const char *text, double *out)
   char *end = NULL;
   errno = 0;
   double v = strtod(text, &end);
-  if (errno || end == text || *end != '\0' || v != v) {
-    fprintf(stderr, "fpentropy: --%s: expected a number, got '%s'\n", option, text);
+  if (errno || end == text || *end != '\0' || !isfinite(v)) {
+    fprintf(stderr, "fpentropy: --%s: expected a finite number, got '%s'\n", option, text);
     return false;
   }
   *out = v;
