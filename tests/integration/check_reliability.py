@@ -211,6 +211,66 @@ def split_unavailable(fp, base, tmp):
           f"sigma_tot {first['sigma_tot']} vs exact {first['sigma_tot_exact']}")
 
 
+def cases_dir(base):
+    return os.path.join(os.path.dirname(os.path.abspath(base)), "..", "..", "cases")
+
+
+def exit_codes(fp, base, tmp):
+    """Exit 2 exactly when nothing was computed, with a message (docs/cli.md)."""
+    mm = os.path.join(cases_dir(base), "ou1d_moving_mean.ini")
+    relax = os.path.join(cases_dir(base), "ou1d_relax.ini")
+    expect = [
+        (["run", os.path.join(tmp, "missing.ini")], 2, "cannot open case file"),
+        (["policy", mm, "--cost", "-1"], 2, "--cost: the retrain cost must be >= 0"),
+        (["policy", mm, "--cost", "inf"], 2, "--cost: expected a finite number"),
+        (["compare", relax, "--particles", "2"], 2, "needs at least k+1 = 4 points, got 2"),
+        (["sample", mm, "--particles", "100", "--dt", "1e-300"], 2, "the limit is 1e+09"),
+        (["sample", mm, "--particles", "100", "--dt", "inf"], 2, "--dt: expected a finite number"),
+        (["sample", mm, "--particles", "100", "--dt", "1e300"], 2, "longer than the whole run"),
+        (["sample", mm, "--particles", " -1"], 2, "--particles: expected a non-negative integer"),
+        (["sample", mm, "--replicas", "18446744073709551615"], 2, "at most"),
+        (["check", base, "--set", "dynamics.drift=-x;"], 2, "character ';' at column 3"),
+    ]
+    for i, (args, code_want, msg) in enumerate(expect):
+        d = os.path.join(tmp, f"o{i}")
+        code, out, err = run([fp] + args + ["-o", d, "-q"], timeout=60)
+        check(code == code_want, f"{' '.join(args)}: exit {code} == {code_want}")
+        check(msg in err, f"{' '.join(args)}: message contains '{msg}' (got: {err.strip()[:300]})")
+        check(not os.path.exists(os.path.join(d, "balance.csv")),
+              f"{' '.join(args)}: nothing was computed (no balance.csv)")
+
+
+def sample_case(fp, base, tmp):
+    """R09: sample takes its defaults from the case's [sample] section."""
+    mm = os.path.join(cases_dir(base), "ou1d_moving_mean.ini")
+    d = os.path.join(tmp, "s")
+    code, out, err = run([fp, "sample", mm, "-o", d, "-q", "--set", "sample.particles=7",
+                          "--set", "sample.replicas=3", "--set", "sample.seed=42",
+                          "--set", "sample.dt=0.05"])
+    check(code == 0, f"sample exit {code} ({err.strip()})")
+    with open(os.path.join(d, "samples.bin"), "rb") as f:
+        head = f.readline().decode()
+    check("replicas=3" in head and "particles=7" in head, f"header from [sample]: {head.strip()}")
+    code, out, err = run([fp, "sample", mm, "-o", d, "--set", "sample.particles=7",
+                          "--set", "sample.replicas=3", "--set", "sample.dt=0.05", "--replicas", "2"])
+    check(code == 0 and "2 replicas x 7 particles, dt = 0.05" in out,
+          f"the command line overrides the case: {out.strip()}")
+
+
+def verify_tolerances(fp, base, tmp):
+    """R12: verify passes correct runs whose round-off exceeds fixed tolerances."""
+    code, out, err = run([fp, "verify", base, "-q", "-o", os.path.join(tmp, "a"), "--set",
+                          "dynamics.drift=-1000*x", "--set", "domain.cells=2000"], timeout=120)
+    check(code == 0 and "0 failed: PASS" in out, f"stiff OU, 2000 cells: exit {code}\n{out}")
+    case = os.path.join(tmp, "absorbed.ini")
+    with open(case, "w") as f:
+        f.write("[domain]\ndimension = 1\nlower = 0\nupper = 1\ncells = 100\nboundary = absorbing\n"
+                "[dynamics]\ndrift = 0\ndiffusion = 1\n[initial]\ndensity = exp(-(x-0.5)^2/0.01)\n"
+                "[reference]\ndensity = 1\n[time]\nend = 100\n")
+    code, out, err = run([fp, "verify", case, "-q", "-o", os.path.join(tmp, "b")], timeout=120)
+    check(code == 0 and "PASS  mass (absorbing)" in out, f"all mass absorbed: exit {code}\n{out}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fpentropy", required=True)
@@ -219,7 +279,9 @@ def main():
     a = ap.parse_args()
     fns = {"long-expression": long_expression, "many-constants": many_constants,
            "locked": locked, "stale": stale, "killed": killed, "full-disk": full_disk,
-           "resources": resources, "split-unavailable": split_unavailable}
+           "resources": resources, "split-unavailable": split_unavailable,
+           "exit-codes": exit_codes, "sample-case": sample_case,
+           "verify-tolerances": verify_tolerances}
     with tempfile.TemporaryDirectory() as tmp:
         rc = fns[a.what](a.fpentropy, a.case, tmp)
     if rc == SKIP:
