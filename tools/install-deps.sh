@@ -8,6 +8,7 @@ packages=(
   build-essential cmake pkg-config
   libsundials-dev libsuitesparse-dev libfftw3-dev libgsl-dev
   libinih-dev libcmocka-dev
+  clang libclang-rt-14-dev
   python3 python3-numpy python3-matplotlib
 )
 

@@ -38,7 +38,7 @@
 #define MAX_DEPTH FP_EXPR_MAX_DEPTH
 /* Nodes per arena and instructions per program: bounds the memory an
  * expression and its derivatives may take (a few hundred MB at most). */
-#define MAX_NODES (2u << 20)
+#define MAX_NODES (4u << 20)
 #define MAX_CODE (4u << 20)
 
 /* ------------------------------------------------------------------------ */
@@ -284,9 +284,13 @@ static void *arena_alloc(ctx *k, size_t size)
 static node *new_node(ctx *k, int op, size_t n)
 {
   if (k->rc != FP_OK) return NULL;
-  if (++k->a->nodes > MAX_NODES) {
+  /* The budget counts child links too: a product's derivative has n terms of
+   * n factors each, n^2 links for n nodes. */
+  k->a->nodes += 1 + n;
+  if (k->a->nodes > MAX_NODES) {
     k->rc = fp_fail(k->err, FP_ERR_EXPR,
-                    "the expression (or its derivative) needs more than %u nodes; simplify it",
+                    "the expression (or its derivative) needs more than %u nodes and links; "
+                    "simplify it",
                     MAX_NODES);
     return NULL;
   }
