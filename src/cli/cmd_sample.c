@@ -95,10 +95,11 @@ int cli_sample(const cli_args *a)
   fp_error_clear(&err);
   fp_particles *p = NULL;
   fp_output_file *file = NULL;
+  fp_output_dir *od = NULL; /* locked for the whole command, with a manifest */
   char *path = NULL;
   rc = fp_particles_create(c, &opt, &p, &err);
-  if (rc == FP_OK) rc = fp_output_mkdir(dir, &err);
-  if (rc == FP_OK) rc = fp_output_join(dir, csv ? "samples.csv" : "samples.bin", &path, &err);
+  if (rc == FP_OK) rc = fp_output_dir_open(dir, &od, &err);
+  if (rc == FP_OK) rc = fp_output_dir_path(od, csv ? "samples.csv" : "samples.bin", &path, &err);
   if (rc == FP_OK) rc = fp_output_file_open(path, &file, &err);
   if (rc == FP_OK) {
     sample_writer w = {fp_output_file_stream(file), csv, a->progress, opt.replicas,
@@ -119,6 +120,8 @@ int cli_sample(const cli_args *a)
   } else {
     fp_output_file_abort(&file);
   }
+  int drc = fp_output_dir_close(&od, rc == FP_OK ? &err : NULL);
+  if (rc == FP_OK) rc = drc;
   if (rc != FP_OK) {
     fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
   } else if (!a->quiet) {
