@@ -24,7 +24,11 @@ int cli_check(const cli_args *a)
    * finite drift) and sampling checks the densities, still without time
    * stepping. */
   fp_operator *op = NULL;
-  rc = fp_operator_create(c, &op, &err);
+  /* The coefficients first, so that a bad D or a NaN drift is named as such
+   * rather than as the operator's symptom. */
+  rc = fp_case_check_diffusion(c, &err);
+  if (rc == FP_OK) rc = fp_case_check_fields(c, &err);
+  if (rc == FP_OK) rc = fp_operator_create(c, &op, &err);
   if (rc == FP_OK) rc = fp_run_check_case(c, op, &err); /* the same operator: built once */
   if (rc != FP_OK) {
     fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);

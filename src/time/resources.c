@@ -130,9 +130,33 @@ int fp_case_check_diffusion(const fp_case *c, fp_error *err)
   return FP_OK;
 }
 
+int fp_case_check_fields(const fp_case *c, fp_error *err)
+{
+  static const char *const drift_names[FP_MAX_DIM] = {"drift_x", "drift_y", "drift_z"};
+  const fp_grid *g = &c->grid;
+  for (size_t i = 0; i < g->ncells; i++) {
+    double x[FP_MAX_DIM] = {0.0, 0.0, 0.0};
+    fp_grid_cell_center(g, i, x);
+    const char *bad = NULL;
+    double v = 0.0;
+    if (c->potential && !isfinite(v = fp_expr_eval(c->potential, x, 0.0))) bad = "potential";
+    for (int a = 0; !bad && a < g->dim; a++)
+      if (c->drift[a] && !isfinite(v = fp_expr_eval(c->drift[a], x, 0.0)))
+        bad = g->dim == 1 ? "drift" : drift_names[a];
+    if (bad) {
+      char where[128];
+      fp_format_point(where, sizeof where, g->dim, x);
+      return fp_fail(err, FP_ERR_CASE, "[dynamics] %s is %g at the cell centre %s, t = 0", bad, v,
+                     where);
+    }
+  }
+  return FP_OK;
+}
+
 int fp_run_check_case(const fp_case *c, fp_operator *op, fp_error *err)
 {
   int rc = fp_case_check_diffusion(c, err);
+  if (rc == FP_OK) rc = fp_case_check_fields(c, err);
   if (rc != FP_OK) return rc;
   fp_reference ref = {0};
   rc = fp_reference_init(&ref, c, op, err);

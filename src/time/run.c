@@ -326,6 +326,7 @@ static int setup(run_context *r, fp_run_result *res, fp_error *err)
   if (r->opt->write_files) rc = fp_output_dir_open(r->dir, &r->out, err);
   if (rc == FP_OK) rc = write_summary(r, res, FP_OK, NULL, true, err);
   if (rc == FP_OK) rc = fp_case_check_diffusion(c, err); /* names D, not a later NaN */
+  if (rc == FP_OK) rc = fp_case_check_fields(c, err);
   if (rc == FP_OK) rc = fp_operator_create(c, &r->op, err);
   if (rc == FP_OK) rc = fp_reference_init(&r->ref, c, r->op, err);
   if (rc != FP_OK) return rc;

@@ -47,7 +47,12 @@ int fp_resources_check(const fp_case *c, double max_bytes, fp_error *err);
  * FP_ERR_CASE names the point, the time and the matrix. */
 int fp_case_check_diffusion(const fp_case *c, fp_error *err);
 
-/* `check`: D positive definite, then the densities sampled on the grid,
+/* Drift and potential finite at every cell centre at t = 0; FP_ERR_CASE names
+ * the key and the point (a potential log(x) was once reported as a Peclet
+ * number problem). */
+int fp_case_check_fields(const fp_case *c, fp_error *err);
+
+/* `check`: D positive definite, drift and potential finite, then the densities sampled on the grid,
  * using the caller's operator (built once). */
 int fp_run_check_case(const fp_case *c, fp_operator *op, fp_error *err);
 
