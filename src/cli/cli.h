@@ -51,6 +51,10 @@ int cli_load_case(const cli_args *a, fp_case **c);
  * message naming the option and return false. */
 bool cli_parse_size(const char *option, const char *text, size_t *out);
 bool cli_parse_double(const char *option, const char *text, double *out);
+/* Rewrite DIR/summary.txt's status (if the file exists) as failed: for
+ * commands that fail after their PDE run completed (cli_summary.c). */
+void cli_mark_summary_failed(const char *dir, int status, const char *message);
+
 /* A positive size in bytes with an optional k/M/G/T suffix (powers of 10). */
 bool cli_parse_bytes(const char *option, const char *text, double *out);
 

@@ -86,6 +86,7 @@ int cli_calibrate(const cli_args *a)
              c->path, a->particles ? "sample estimates" : "exact kl", c->stale_threshold);
     rc = fp_debt_emissions_write(path, &em, comment, &err);
   }
+  if (rc != FP_OK) cli_mark_summary_failed(dir, rc, err.message);
   if (rc != FP_OK)
     fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
   else if (!a->quiet)
@@ -147,6 +148,7 @@ int cli_policy(const cli_args *a)
     if (rc == FP_OK)
       rc = fp_policy_study_sampled(c, &series, K, specs, nspecs, &opt, &so, dir, a->quiet ? NULL : stdout, &err);
   }
+  if (rc != FP_OK) cli_mark_summary_failed(dir, rc, err.message);
   if (rc != FP_OK)
     fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, rc == FP_ERR_NOMEM && !err.message[0] ? "out of memory" : err.message);
   else if (!a->quiet)

@@ -182,6 +182,7 @@ int cli_compare(const cli_args *a)
   fp_error err;
   fp_error_clear(&err);
   rc = fp_compare_case(c, &opt, &ro, dir, a->quiet ? NULL : stdout, &err);
+  if (rc != FP_OK) cli_mark_summary_failed(dir, rc, err.message);
   if (rc != FP_OK)
     fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
   else if (!a->quiet)
