@@ -7,8 +7,9 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libsundials-dev libsuitesparse-dev libfftw3-dev libgsl-dev
-  libinih-dev libmatheval-dev libcmocka-dev
+  libinih-dev libcmocka-dev
   libopenmpi-dev openmpi-bin
+  clang libclang-rt-14-dev
   python3 python3-numpy python3-matplotlib
 )
 

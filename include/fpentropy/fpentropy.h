@@ -53,6 +53,7 @@
 #include <fpentropy/streams/logistic.h>
 #include <fpentropy/streams/particles.h>
 #include <fpentropy/time/estimate.h>
+#include <fpentropy/time/resources.h>
 #include <fpentropy/time/run.h>
 #include <fpentropy/time/solver.h>
 

@@ -38,6 +38,7 @@ typedef struct cli_args {
   const char *cost;        /* retrain cost c (policy) */
   const char *objective;   /* policy: "kl" (default) or "loss" (paper 001, needs [labels]) */
   const char *alpha_sweep; /* policy: "AMAX" or "AMAX:N", alpha = 0..AMAX */
+  const char *max_memory;  /* --max-memory SIZE */
   bool quiet;
   bool progress;
 } cli_args;
@@ -52,6 +53,12 @@ int cli_load_case(const cli_args *a, fp_case **c);
  * message naming the option and return false. */
 bool cli_parse_size(const char *option, const char *text, size_t *out);
 bool cli_parse_double(const char *option, const char *text, double *out);
+/* Rewrite DIR/summary.txt's status (if the file exists) as failed: for
+ * commands that fail after their PDE run completed (cli_summary.c). */
+void cli_mark_summary_failed(const char *dir, int status, const char *message);
+
+/* A positive size in bytes with an optional k/M/G/T suffix (powers of 10). */
+bool cli_parse_bytes(const char *option, const char *text, double *out);
 
 /* Split a comma list of positive integers (e.g. --particles 1000,10000). */
 bool cli_parse_size_list(const char *option, const char *text, size_t *out, size_t max, size_t *n);

@@ -86,6 +86,7 @@ int cli_calibrate(const cli_args *a)
              c->path, a->particles ? "sample estimates" : "exact kl", c->stale_threshold);
     rc = fp_debt_emissions_write(path, &em, comment, &err);
   }
+  if (rc != FP_OK) cli_mark_summary_failed(dir, rc, err.message);
   if (rc != FP_OK)
     fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
   else if (!a->quiet)
@@ -108,6 +109,7 @@ int cli_policy(const cli_args *a)
   fp_policy_study_options opt = {.cost = c->retrain_cost, .kappa = c->kappa,
                                  .stale_threshold = c->stale_threshold, .pareto_points = 25};
   if (a->cost && (!cli_parse_double("cost", a->cost, &opt.cost) || opt.cost < 0)) {
+    if (opt.cost < 0) fprintf(stderr, "fpentropy: --cost: the retrain cost must be >= 0, got '%s'\n", a->cost);
     fp_case_destroy(&c);
     return EXIT_USAGE;
   }
@@ -128,6 +130,12 @@ int cli_policy(const cli_args *a)
     fp_case_destroy(&c);
     return EXIT_USAGE;
   }
+  fp_policy_sampled_options so_check;
+  if (a->particles && !sampled_options(a, c, &so_check)) { /* before the PDE runs */
+    free(storage);
+    fp_case_destroy(&c);
+    return EXIT_USAGE;
+  }
   const char *dir = a->output_dir ? a->output_dir : c->output_dir;
   fp_density_series series = {0};
   double *K = NULL;
@@ -141,6 +149,7 @@ int cli_policy(const cli_args *a)
     if (rc == FP_OK)
       rc = fp_policy_study_sampled(c, &series, K, specs, nspecs, &opt, &so, dir, a->quiet ? NULL : stdout, &err);
   }
+  if (rc != FP_OK) cli_mark_summary_failed(dir, rc, err.message);
   if (rc != FP_OK)
     fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, rc == FP_ERR_NOMEM && !err.message[0] ? "out of memory" : err.message);
   else if (!a->quiet)

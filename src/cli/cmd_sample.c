@@ -47,13 +47,15 @@ static int write_snapshot(const fp_particle_snapshot *s, void *ctx)
   return *w->interrupted ? 1 : 0;
 }
 
-/* Particle options from the command line; false after printing an error. */
-static bool particle_options(const cli_args *a, fp_particle_options *opt)
+/* Particle options: the case's [sample] section, then the command line;
+ * false after printing an error. */
+static bool particle_options(const cli_args *a, const fp_case *c, fp_particle_options *opt)
 {
   memset(opt, 0, sizeof *opt);
-  opt->particles = 10000;
-  opt->replicas = 1;
-  opt->seed = 1;
+  opt->particles = c->sample_particles;
+  opt->replicas = c->sample_replicas;
+  opt->seed = c->sample_seed;
+  opt->dt = c->sample_dt;
   size_t value;
   if (a->particles && !cli_parse_size("particles", a->particles, &opt->particles)) return false;
   if (a->replicas && !cli_parse_size("replicas", a->replicas, &opt->replicas)) return false;
@@ -71,8 +73,6 @@ static bool particle_options(const cli_args *a, fp_particle_options *opt)
 
 int cli_sample(const cli_args *a)
 {
-  fp_particle_options opt;
-  if (!particle_options(a, &opt)) return EXIT_USAGE;
   bool csv = false;
   if (a->format) {
     if (strcmp(a->format, "csv") == 0)
@@ -85,15 +85,21 @@ int cli_sample(const cli_args *a)
   fp_case *c = NULL;
   int rc = cli_load_case(a, &c);
   if (rc != FP_OK) return cli_exit_code(rc);
+  fp_particle_options opt;
+  if (!particle_options(a, c, &opt)) {
+    fp_case_destroy(&c);
+    return EXIT_USAGE;
+  }
   const char *dir = a->output_dir ? a->output_dir : c->output_dir;
   fp_error err;
   fp_error_clear(&err);
   fp_particles *p = NULL;
   fp_output_file *file = NULL;
+  fp_output_dir *od = NULL; /* locked for the whole command, with a manifest */
   char *path = NULL;
   rc = fp_particles_create(c, &opt, &p, &err);
-  if (rc == FP_OK) rc = fp_output_mkdir(dir, &err);
-  if (rc == FP_OK) rc = fp_output_join(dir, csv ? "samples.csv" : "samples.bin", &path, &err);
+  if (rc == FP_OK) rc = fp_output_dir_open(dir, &od, &err);
+  if (rc == FP_OK) rc = fp_output_dir_path(od, csv ? "samples.csv" : "samples.bin", &path, &err);
   if (rc == FP_OK) rc = fp_output_file_open(path, &file, &err);
   if (rc == FP_OK) {
     sample_writer w = {fp_output_file_stream(file), csv, a->progress, opt.replicas,
@@ -114,6 +120,8 @@ int cli_sample(const cli_args *a)
   } else {
     fp_output_file_abort(&file);
   }
+  int drc = fp_output_dir_close(&od, rc == FP_OK ? &err : NULL);
+  if (rc == FP_OK) rc = drc;
   if (rc != FP_OK) {
     fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
   } else if (!a->quiet) {
@@ -174,6 +182,7 @@ int cli_compare(const cli_args *a)
   fp_error err;
   fp_error_clear(&err);
   rc = fp_compare_case(c, &opt, &ro, dir, a->quiet ? NULL : stdout, &err);
+  if (rc != FP_OK) cli_mark_summary_failed(dir, rc, err.message);
   if (rc != FP_OK)
     fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
   else if (!a->quiet)

@@ -46,8 +46,12 @@ int cli_check(const cli_args *a)
    * finite drift) and sampling checks the densities, still without time
    * stepping. */
   fp_operator *op = NULL;
-  rc = fp_operator_create(c, &op, &err);
-  if (rc == FP_OK) rc = fp_run_check_densities(c, &err);
+  /* The coefficients first, so that a bad D or a NaN drift is named as such
+   * rather than as the operator's symptom. */
+  rc = fp_case_check_diffusion(c, &err);
+  if (rc == FP_OK) rc = fp_case_check_fields(c, &err);
+  if (rc == FP_OK) rc = fp_operator_create(c, &op, &err);
+  if (rc == FP_OK) rc = fp_run_check_case(c, op, &err); /* the same operator: built once */
   /* A labelled case: its [labels] and [model] values as `stream` reads them. */
   for (size_t i = 0; rc == FP_OK && i < c->n_entries; i++)
     if (strcmp(c->entries[i].section, "labels") == 0 || strcmp(c->entries[i].section, "model") == 0) {
@@ -66,6 +70,8 @@ int cli_check(const cli_args *a)
   }
   fp_operator_destroy(&op);
   fp_case_destroy(&c);
+  /* Out of memory or a failed write is not the case's fault. */
+  if (rc == FP_ERR_NOMEM || rc == FP_ERR_IO || rc == FP_ERR_INTERRUPTED) return cli_exit_code(rc);
   return rc == FP_OK ? EXIT_OK : EXIT_USAGE;
 }
 

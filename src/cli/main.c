@@ -3,10 +3,13 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <gsl/gsl_errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +70,8 @@ static void print_usage(FILE *f)
           "      --progress         show progress even when stderr is not a terminal\n"
           "      --error-estimate[=on|verify]  (run, verify) also run on coarser grids:\n"
           "                         Q_err, Q_rich columns (docs/error-estimate.md)\n"
+          "      --max-memory SIZE  refuse cases estimated to need more (e.g. 4G, 500M;\n"
+          "                         default: the memory available on this machine)\n"
           "  -h, --help             this help\n"
           "  -V, --version          version and library versions\n"
           "\n"
@@ -131,6 +136,7 @@ static const value_option value_options[] = {
     SINGLE("cost", 0, cost),
     SINGLE("objective", 0, objective),
     SINGLE("alpha-sweep", 0, alpha_sweep),
+    SINGLE("max-memory", 0, max_memory),
 };
 
 static const value_option *find_value_option(const char *arg, const char **inline_value)
@@ -251,16 +257,53 @@ int cli_load_case(const cli_args *a, fp_case **c)
   fp_error err;
   fp_error_clear(&err);
   int rc = fp_case_load(a->case_path, a->overrides, a->n_overrides, c, &err);
-  if (rc != FP_OK) fprintf(stderr, "fpentropy: %s\n", err.message);
+  if (rc != FP_OK) {
+    fprintf(stderr, "fpentropy: %s\n", err.message);
+    /* A case file that cannot be read is bad usage (exit 2): nothing ran. */
+    return rc == FP_ERR_IO ? FP_ERR_CASE : rc;
+  }
+  /* Refuse what cannot fit before anything is allocated. */
+  double limit = 0.0;
+  if (a->max_memory && !cli_parse_bytes("max-memory", a->max_memory, &limit)) rc = FP_ERR_ARG;
+  if (rc == FP_OK) rc = fp_resources_check(*c, limit, &err);
+  if (rc != FP_OK) {
+    if (err.message[0]) fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
+    fp_case_destroy(c);
+  }
   return rc;
+}
+
+bool cli_parse_bytes(const char *option, const char *text, double *out)
+{
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(text, &end);
+  double unit = 1.0;
+  if (end && *end && end[1] == '\0') {
+    switch (*end) {
+    case 'k': case 'K': unit = 1e3; end++; break;
+    case 'm': case 'M': unit = 1e6; end++; break;
+    case 'g': case 'G': unit = 1e9; end++; break;
+    case 't': case 'T': unit = 1e12; end++; break;
+    default: break;
+    }
+  }
+  if (errno || end == text || *end != '\0' || !(v > 0.0) || !isfinite(v * unit)) {
+    fprintf(stderr, "fpentropy: --%s: expected a positive size such as 4G or 500M, got '%s'\n",
+            option, text);
+    return false;
+  }
+  *out = v * unit;
+  return true;
 }
 
 bool cli_parse_size(const char *option, const char *text, size_t *out)
 {
   char *end = NULL;
   errno = 0;
+  /* strtoull would skip blanks and wrap " -1" to 2^64-1: digits only. */
   unsigned long long v = strtoull(text, &end, 10);
-  if (errno || end == text || *end != '\0' || text[0] == '-') {
+  if (errno || end == text || *end != '\0' || !isdigit((unsigned char)text[0]) || v > SIZE_MAX) {
     fprintf(stderr, "fpentropy: --%s: expected a non-negative integer, got '%s'\n", option, text);
     return false;
   }
@@ -273,8 +316,8 @@ bool cli_parse_double(const char *option, const char *text, double *out)
   char *end = NULL;
   errno = 0;
   double v = strtod(text, &end);
-  if (errno || end == text || *end != '\0' || v != v) {
-    fprintf(stderr, "fpentropy: --%s: expected a number, got '%s'\n", option, text);
+  if (errno || end == text || *end != '\0' || !isfinite(v)) {
+    fprintf(stderr, "fpentropy: --%s: expected a finite number, got '%s'\n", option, text);
     return false;
   }
   *out = v;

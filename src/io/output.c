@@ -1,9 +1,14 @@
 /* fpentropy: the files a run writes (atomic files, CSV tables, snapshots).
  * SPDX-License-Identifier: GPL-3.0-or-later */
+/* flock(2) is a BSD call: glibc declares it under _DEFAULT_SOURCE. */
+#define _DEFAULT_SOURCE
 #include <fpentropy/io/output.h>
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -238,6 +243,170 @@ int fp_output_join(const char *dir, const char *name, char **out, fp_error *err)
   memcpy(s + dlen, name, nlen + 1);
   *out = s;
   return FP_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Output directories: lock, clean, manifest                                */
+/* ------------------------------------------------------------------------ */
+
+struct fp_output_dir {
+  char *path;
+  int fd;          /* the directory, holding the flock */
+  FILE *manifest;  /* appended to, flushed per name */
+};
+
+/* A name a run writes itself: removed when a new run takes the directory
+ * even without a manifest (directories written before manifests existed,
+ * or whose manifest was lost). */
+static bool is_run_output(const char *name)
+{
+  size_t n = strlen(name);
+  size_t suffix = sizeof FP_OUTPUT_PARTIAL_SUFFIX - 1;
+  if (n > suffix && strcmp(name + n - suffix, FP_OUTPUT_PARTIAL_SUFFIX) == 0) n -= suffix;
+  static const char *const fixed[] = {"summary.txt", "balance.csv", "snapshots.csv"};
+  for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+    if (n == strlen(fixed[i]) && strncmp(name, fixed[i], n) == 0) return true;
+  if (n < 13 || strncmp(name, "snapshot_", 9) != 0) return false;
+  size_t i = 9;
+  while (i < n && isdigit((unsigned char)name[i])) i++;
+  if (i < 13 || n - i != 4) return false;
+  return strncmp(name + i, ".vtk", 4) == 0 || strncmp(name + i, ".dat", 4) == 0;
+}
+
+/* Remove dir/name (if present) and dir/name.partial. */
+static int remove_output(const fp_output_dir *d, const char *name, fp_error *err)
+{
+  char reason[256];
+  char *path = NULL;
+  for (int partial = 0; partial < 2; partial++) {
+    size_t len = strlen(d->path) + strlen(name) + sizeof FP_OUTPUT_PARTIAL_SUFFIX + 2;
+    path = malloc(len);
+    if (!path) return fp_fail(err, FP_ERR_NOMEM, "out of memory cleaning %s", d->path);
+    snprintf(path, len, "%s/%s%s", d->path, name, partial ? FP_OUTPUT_PARTIAL_SUFFIX : "");
+    if (unlink(path) != 0 && errno != ENOENT) {
+      int e = errno;
+      int rc = fp_fail(err, FP_ERR_IO, "cannot remove %s, left by an earlier run: %s", path,
+                       errno_text(e, reason, sizeof reason));
+      free(path);
+      return rc;
+    }
+    free(path);
+  }
+  return FP_OK;
+}
+
+static int clean_directory(fp_output_dir *d, fp_error *err)
+{
+  char reason[256];
+  int rc = FP_OK;
+  /* 1. Whatever the earlier run's manifest lists (plain names only). */
+  char *mpath = NULL;
+  rc = fp_output_join(d->path, FP_OUTPUT_MANIFEST, &mpath, err);
+  if (rc != FP_OK) return rc;
+  FILE *m = fopen(mpath, "r");
+  free(mpath);
+  if (m) {
+    char line[512];
+    while (rc == FP_OK && fgets(line, sizeof line, m)) {
+      line[strcspn(line, "\r\n")] = '\0';
+      if (line[0] == '\0' || line[0] == '#' || strchr(line, '/') || strcmp(line, ".") == 0 ||
+          strcmp(line, "..") == 0 || strcmp(line, FP_OUTPUT_MANIFEST) == 0)
+        continue;
+      rc = remove_output(d, line, err);
+    }
+    fclose(m);
+    if (rc != FP_OK) return rc;
+  }
+  /* 2. The run's own names, manifest or not. */
+  DIR *dir = opendir(d->path);
+  if (!dir)
+    return fp_fail(err, FP_ERR_IO, "cannot list output directory %s: %s", d->path,
+                   errno_text(errno, reason, sizeof reason));
+  struct dirent *ent;
+  while (rc == FP_OK && (ent = readdir(dir)) != NULL)
+    if (is_run_output(ent->d_name)) rc = remove_output(d, ent->d_name, err);
+  closedir(dir);
+  return rc;
+}
+
+int fp_output_dir_open(const char *path, fp_output_dir **out, fp_error *err)
+{
+  char reason[256];
+  if (!out) return fp_fail(err, FP_ERR_ARG, "fp_output_dir_open: NULL argument");
+  *out = NULL;
+  int rc = fp_output_mkdir(path, err);
+  if (rc != FP_OK) return rc;
+  fp_output_dir *d = calloc(1, sizeof *d);
+  if (!d) return fp_fail(err, FP_ERR_NOMEM, "output directory %s: out of memory", path);
+  d->fd = -1;
+  d->path = dup_string(path);
+  if (!d->path) {
+    rc = fp_fail(err, FP_ERR_NOMEM, "output directory %s: out of memory", path);
+    goto fail;
+  }
+  d->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d->fd < 0) {
+    rc = fp_fail(err, FP_ERR_IO, "cannot open output directory %s: %s", path,
+                 errno_text(errno, reason, sizeof reason));
+    goto fail;
+  }
+  if (flock(d->fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    if (e == EWOULDBLOCK)
+      rc = fp_fail(err, FP_ERR_IO, "output directory %s is in use by another fpentropy run "
+                   "(it holds the directory's lock); wait for that run or choose another -o",
+                   path);
+    else
+      rc = fp_fail(err, FP_ERR_IO, "cannot lock output directory %s: %s", path,
+                   errno_text(e, reason, sizeof reason));
+    goto fail;
+  }
+  rc = clean_directory(d, err);
+  if (rc != FP_OK) goto fail;
+  char *mpath = NULL;
+  rc = fp_output_join(path, FP_OUTPUT_MANIFEST, &mpath, err);
+  if (rc != FP_OK) goto fail;
+  d->manifest = fopen(mpath, "w");
+  if (!d->manifest || fputs("# files written by the fpentropy run that last used this "
+                            "directory (removed when the next run starts)\n",
+                            d->manifest) < 0 || fflush(d->manifest) != 0) {
+    rc = fp_fail(err, FP_ERR_IO, "cannot write %s: %s", mpath,
+                 errno_text(errno, reason, sizeof reason));
+    free(mpath);
+    goto fail;
+  }
+  free(mpath);
+  *out = d;
+  return FP_OK;
+
+fail:
+  fp_output_dir_close(&d, NULL);
+  return rc;
+}
+
+int fp_output_dir_path(fp_output_dir *d, const char *name, char **out, fp_error *err)
+{
+  char reason[256];
+  if (!d || !name || !out) return fp_fail(err, FP_ERR_ARG, "fp_output_dir_path: NULL argument");
+  *out = NULL;
+  if (fprintf(d->manifest, "%s\n", name) < 0 || fflush(d->manifest) != 0)
+    return fp_fail(err, FP_ERR_IO, "cannot add %s to %s/%s: %s", name, d->path,
+                   FP_OUTPUT_MANIFEST, errno_text(errno, reason, sizeof reason));
+  return fp_output_join(d->path, name, out, err);
+}
+
+int fp_output_dir_close(fp_output_dir **dptr, fp_error *err)
+{
+  if (!dptr || !*dptr) return FP_OK;
+  fp_output_dir *d = *dptr;
+  *dptr = NULL;
+  int rc = FP_OK;
+  if (d->manifest && (ferror(d->manifest) | fclose(d->manifest)) != 0)
+    rc = fp_fail(err, FP_ERR_IO, "writing %s/%s failed", d->path, FP_OUTPUT_MANIFEST);
+  if (d->fd >= 0) close(d->fd); /* releases the lock */
+  free(d->path);
+  free(d);
+  return rc;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -83,8 +83,6 @@ static int sample_signal(void *ctx, size_t k, size_t last, double exact, fp_poli
 static void match_retrains(const bool *exact, const bool *sampled, size_t T, double *delay_sum,
                            size_t *delays, size_t *extra, size_t *missed)
 {
-  size_t nexact = 0;
-  for (size_t k = 0; k < T; k++) nexact += exact[k];
   size_t nsampled = 0, matched = 0;
   for (size_t k = 0; k < T; k++) nsampled += sampled[k];
   *delays = 0;

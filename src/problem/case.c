@@ -167,6 +167,9 @@ typedef struct fp_loader {
   size_t cap;
   int *lines;        /* file line of each entry; 0 for --set */
   size_t *order;     /* position used to find the first error */
+  size_t *hindex;    /* hash of (section, key) -> entry + 1, so that finding
+                        an entry is O(1) and loading n keys O(n) */
+  size_t hcap;       /* a power of two, or 0 */
 
   /* the first error (smallest order) found so far */
   bool failed;
@@ -413,14 +416,49 @@ static const field *later(const fp_loader *ld, const field *a, const field *b)
 /* ------------------------------------------------------------------------ */
 /* entries                                                                   */
 
+static size_t entry_hash(const char *section, const char *key)
+{
+  size_t h = 1469598103934665603u; /* FNV-1a over "section\0key" */
+  for (const char *p = section; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211u;
+  h *= 1099511628211u;
+  for (const char *p = key; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211u;
+  return h;
+}
+
 static size_t find_entry(const fp_loader *ld, int section, const char *key)
 {
   const fp_case *c = ld->c;
-  for (size_t i = 0; i < c->n_entries; i++)
-    if (strcmp(c->entries[i].section, section_names[section]) == 0 &&
-        strcmp(c->entries[i].key, key) == 0)
-      return i;
-  return NONE;
+  if (ld->hcap == 0) return NONE;
+  const char *sec = section_names[section];
+  for (size_t h = entry_hash(sec, key) & (ld->hcap - 1);; h = (h + 1) & (ld->hcap - 1)) {
+    size_t i = ld->hindex[h];
+    if (i == 0) return NONE;
+    i--;
+    if (strcmp(c->entries[i].section, sec) == 0 && strcmp(c->entries[i].key, key) == 0) return i;
+  }
+}
+
+/* Index entry i; an earlier entry with the same (section, key) stays the one found. */
+static int index_entry(fp_loader *ld, size_t i)
+{
+  const fp_case *c = ld->c;
+  if (2 * (i + 1) > ld->hcap) {
+    size_t cap = ld->hcap ? 2 * ld->hcap : 64;
+    size_t *index = calloc(cap, sizeof *index);
+    if (!index) return nomem(ld);
+    free(ld->hindex);
+    ld->hindex = index;
+    ld->hcap = cap;
+    for (size_t j = 0; j < i; j++) {
+      size_t h = entry_hash(c->entries[j].section, c->entries[j].key) & (cap - 1);
+      while (index[h]) h = (h + 1) & (cap - 1);
+      index[h] = j + 1;
+    }
+  }
+  size_t h = entry_hash(c->entries[i].section, c->entries[i].key) & (ld->hcap - 1);
+  while (ld->hindex[h]) h = (h + 1) & (ld->hcap - 1);
+  ld->hindex[h] = i + 1;
+  return FP_OK;
 }
 
 static field get_field(const fp_loader *ld, int section, const char *key)
@@ -460,7 +498,7 @@ static int add_entry(fp_loader *ld, int section, const char *key, const char *va
   ld->lines[c->n_entries] = line;
   ld->order[c->n_entries] = order;
   c->n_entries++;
-  return FP_OK;
+  return index_entry(ld, c->n_entries - 1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -762,6 +800,11 @@ static int apply_override(fp_loader *ld, const char *text, size_t order)
   e->source = new_source;
   ld->lines[idx] = 0;
   ld->order[idx] = order;
+  /* drift <-> drift_x renames the entry: the index must follow. */
+  free(ld->hindex);
+  ld->hindex = NULL;
+  ld->hcap = 0;
+  for (size_t i = 0; rc == FP_OK && i < ld->c->n_entries; i++) rc = index_entry(ld, i);
 free_copy:
   free(copy);
   return rc;
@@ -1824,6 +1867,7 @@ destroy_case:
   free(ld.line);
   free(ld.lines);
   free(ld.order);
+  free(ld.hindex);
   if (rc != FP_OK) {
     if (err) *err = ld.error;
     fp_case_destroy(&ld.c);

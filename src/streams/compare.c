@@ -406,6 +406,23 @@ static int compare_run_unguarded(const fp_case *c, const fp_compare_options *opt
   if (rc == FP_OK) rc = fp_operator_create(c, &op, err);
   if (rc == FP_OK) rc = fp_reference_init(&ref, c, op, err);
   if (rc == FP_OK) rc = prepare_reference(&s, &ref, err);
+  if (rc == FP_OK) {
+    /* Each estimator once on the smallest sample size, drawn from the
+     * reference, before anything is integrated: one that cannot work at
+     * that size (knn:k=3 with N = 2) is a usage error, reported now. */
+    size_t nmin = nmax;
+    for (size_t n = 0; n < opt->nsizes; n++) nmin = opt->sizes[n] < nmin ? opt->sizes[n] : nmin;
+    draw_reference(&s, 0, nmin);
+    fp_samples p = {c->grid.dim, nmin, s.ref_points};
+    s.ref.sample = p;
+    for (size_t e = 0; e < opt->nestimators && rc == FP_OK; e++) {
+      double kl = NAN;
+      fp_error probe;
+      fp_error_clear(&probe);
+      int prc = fp_estimator_kl(s.est[e], &p, &s.ref, &kl, &probe);
+      if (prc == FP_ERR_ARG || prc == FP_ERR_NOMEM) rc = fp_fail(err, prc, "%s", probe.message);
+    }
+  }
   if (rc != FP_OK) goto out_free;
 
   rc = fp_density_series_collect(c, run, &series, err);

@@ -168,7 +168,21 @@ static int particles_create_unguarded(const fp_case *c, const fp_particle_option
   if (!c || !opt) return fp_fail(err, FP_ERR_ARG, "fp_particles_create: NULL argument");
   if (opt->particles == 0 || opt->replicas == 0)
     return fp_fail(err, FP_ERR_ARG, "need at least one particle and one replica");
-  if (!(opt->dt >= 0.0)) return fp_fail(err, FP_ERR_ARG, "dt must be >= 0 (0: automatic)");
+  if (!(opt->dt >= 0.0) || !isfinite(opt->dt))
+    return fp_fail(err, FP_ERR_ARG, "dt must be finite and >= 0 (0: automatic), got %g", opt->dt);
+  /* A step count that does not fit (dt = 1e-300) was undefined behaviour in
+   * the float -> size_t conversion; one longer than the run (dt = 1e300)
+   * silently became one step per output interval. */
+  if (opt->dt > 0.0 && opt->dt > c->t_end)
+    return fp_fail(err, FP_ERR_ARG, "dt = %g is longer than the whole run (end = %g)", opt->dt,
+                   c->t_end);
+  if (opt->dt > 0.0 && c->t_end / opt->dt > FP_PARTICLES_MAX_STEPS)
+    return fp_fail(err, FP_ERR_ARG, "dt = %g needs %.3g steps to reach t = %g; the limit is %.0e",
+                   opt->dt, c->t_end / opt->dt, c->t_end, (double)FP_PARTICLES_MAX_STEPS);
+  if (opt->particles > FP_PARTICLES_MAX || opt->replicas > FP_PARTICLES_MAX_REPLICAS)
+    return fp_fail(err, FP_ERR_ARG, "at most %.0e particles and %.0e replicas (got %zu and %zu)",
+                   (double)FP_PARTICLES_MAX, (double)FP_PARTICLES_MAX_REPLICAS, opt->particles,
+                   opt->replicas);
   fp_particles *p = calloc(1, sizeof *p);
   if (!p) return fp_fail(err, FP_ERR_NOMEM, "out of memory for the particles");
   p->c = c;
@@ -292,7 +306,11 @@ static int advance(fp_particles *p, double t0, double t1, fp_error *err)
 {
   if (t1 <= t0) return FP_OK;
   interval_work w = {.p = p, .t0 = t0, .t1 = t1, .status = FP_OK};
-  w.nsteps = (size_t)ceil((t1 - t0) / p->dt * (1.0 - 1e-12));
+  double steps = ceil((t1 - t0) / p->dt * (1.0 - 1e-12));
+  if (!(steps <= FP_PARTICLES_MAX_STEPS))
+    return fp_fail(err, FP_ERR_ARG, "dt = %g needs %.3g steps from t = %g to %g; the limit is %.0e",
+                   p->dt, steps, t0, t1, (double)FP_PARTICLES_MAX_STEPS);
+  w.nsteps = (size_t)steps;
   if (w.nsteps == 0) w.nsteps = 1;
   int wanted = p->threads < MAX_THREADS ? p->threads : MAX_THREADS;
   if ((size_t)wanted > p->nblocks) wanted = (int)p->nblocks;

@@ -5,6 +5,7 @@
 #include <fpentropy/problem/density.h>
 #include <fpentropy/fv/operator.h>
 #include <fpentropy/io/output.h>
+#include <fpentropy/time/resources.h>
 #include <fpentropy/time/run.h>
 #include <fpentropy/fv/stationary.h>
 #include <fpentropy/core/version.h>
@@ -28,6 +29,7 @@ typedef struct run_context {
   const fp_case *c;
   const fp_run_options *opt;
   const char *dir;
+  fp_output_dir *out;      /* locked, cleaned, with a manifest (write_files) */
   fp_operator *op;
   fp_solver *solver;
   fp_balance *balance;
@@ -35,6 +37,7 @@ typedef struct run_context {
   double *dpdt_dense;
   double *p_ss;            /* stationary density for the split, NULL if none */
   bool split;
+  char split_unavailable[FP_ERROR_MESSAGE_SIZE]; /* why the optional split is off, or "" */
   double stationary_residual;
   fp_output_table *table;
   fp_output_table *snap_index;
@@ -52,6 +55,7 @@ static void run_context_free(run_context *r)
 {
   fp_output_table_abort(&r->table, true);
   fp_output_table_abort(&r->snap_index, true);
+  fp_output_dir_close(&r->out, NULL);
   fp_balance_destroy(&r->balance);
   fp_solver_destroy(&r->solver);
   fp_reference_clear(&r->ref);
@@ -132,12 +136,12 @@ static int open_tables(run_context *r, fp_error *err)
   snprintf(preamble, sizeof preamble, "case %s; %s; columns documented in docs/balance.md",
            r->c->path, versions);
   char *path = NULL;
-  int rc = fp_output_join(r->dir, "balance.csv", &path, err);
+  int rc = fp_output_dir_path(r->out, "balance.csv", &path, err);
   if (rc == FP_OK) rc = fp_output_table_create(path, names, n, preamble, &r->table, err);
   free(path);
   if (rc != FP_OK || r->c->n_snapshot_times == 0) return rc;
   static const char *const snap_names[] = {"index", "t"};
-  rc = fp_output_join(r->dir, "snapshots.csv", &path, err);
+  rc = fp_output_dir_path(r->out, "snapshots.csv", &path, err);
   if (rc == FP_OK)
     rc = fp_output_table_create(path, snap_names, 2, "snapshot_<index>.vtk / .dat hold the fields at t",
                                 &r->snap_index, err);
@@ -171,7 +175,7 @@ static int write_snapshot(run_context *r, double t, const double *p, fp_error *e
   snprintf(title, sizeof title, "fpentropy %s t=%.17g", r->c->name, t);
   if (r->c->snapshot_format & FP_SNAPSHOT_VTK) {
     snprintf(name, sizeof name, "snapshot_%04zu.vtk", r->snapshots_written);
-    rc = fp_output_join(r->dir, name, &path, err);
+    rc = fp_output_dir_path(r->out, name, &path, err);
     if (rc == FP_OK) rc = fp_output_write_vtk(path, g, title, fields, nfields, &current, err);
     free(path);
     path = NULL;
@@ -179,7 +183,7 @@ static int write_snapshot(run_context *r, double t, const double *p, fp_error *e
   if (rc == FP_OK && (r->c->snapshot_format & FP_SNAPSHOT_DAT)) {
     for (int k = 0; k < dim; k++) fields[nfields++] = (fp_output_field){current_names[k], current.values[k]};
     snprintf(name, sizeof name, "snapshot_%04zu.dat", r->snapshots_written);
-    rc = fp_output_join(r->dir, name, &path, err);
+    rc = fp_output_dir_path(r->out, name, &path, err);
     if (rc == FP_OK) rc = fp_output_write_dat(path, g, title, fields, nfields, err);
     free(path);
   }
@@ -267,26 +271,29 @@ static int record_output(run_context *r, double t, const double *p, fp_run_resul
   return rc;
 }
 
-static void write_summary(run_context *r, const fp_run_result *res, int status,
-                          const fp_error *run_err)
+/* summary.txt: written first with "status: running" (so that a killed run
+ * never leaves an earlier verdict behind), and last with the verdict.  Its
+ * own failure is reported: a run whose summary is missing has not succeeded. */
+static int write_summary(run_context *r, const fp_run_result *res, int status,
+                         const fp_error *run_err, bool running, fp_error *err)
 {
-  if (!r->opt->write_files || !r->dir) return;
+  if (!r->opt->write_files || !r->out) return FP_OK;
   char *path = NULL;
   fp_output_file *f = NULL;
-  fp_error err;
-  fp_error_clear(&err);
-  if (fp_output_join(r->dir, "summary.txt", &path, &err) != FP_OK ||
-      fp_output_file_open(path, &f, &err) != FP_OK) {
-    free(path);
-    return;
-  }
+  int rc = fp_output_dir_path(r->out, "summary.txt", &path, err);
+  if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
   free(path);
+  if (rc != FP_OK) return rc;
   FILE *s = fp_output_file_stream(f);
   char versions[256];
   fp_library_versions(versions, sizeof versions);
   const fp_grid *g = &r->c->grid;
   fprintf(s, "# fpentropy run summary\n");
-  fprintf(s, "status: %s\n", status == FP_OK ? "completed" : fp_strerror(status));
+  fprintf(s, "status: %s\n", running ? "running" : status == FP_OK ? "completed" : fp_strerror(status));
+  if (running) {
+    fprintf(s, "case: %s\n", r->c->path);
+    return fp_output_file_commit(&f, err);
+  }
   if (status != FP_OK) fprintf(s, "error: %s\n", run_err->message);
   fprintf(s, "versions: %s\ncase: %s\n", versions, r->c->path);
   fprintf(s, "cells: %zu (", g->ncells);
@@ -312,6 +319,8 @@ static void write_summary(run_context *r, const fp_run_result *res, int status,
             res->nonpositive_cells, res->nonpositive_mass, r->negative_rows);
   fprintf(s, "max_relative_residual_A13: %.3e\nmax_relative_residual_A7: %.3e\n",
           r->worst_residual, r->worst_residual_a7);
+  if (r->split_unavailable[0])
+    fprintf(s, "split: unavailable (%s)\n", r->split_unavailable);
   if (r->split)
     fprintf(s, "stationary_residual: %.3e\nmax_relative_split_residual: %.3e\n",
             r->stationary_residual, r->worst_split);
@@ -320,14 +329,40 @@ static void write_summary(run_context *r, const fp_run_result *res, int status,
   if (r->opt->extra_summary) r->opt->extra_summary(s, r->opt->extra_ctx);
   fprintf(s, "\n# resolved case\n");
   fp_case_print(r->c, s);
-  fp_output_file_commit(&f, &err);
+  return fp_output_file_commit(&f, err);
+}
+
+/* The Hatano-Sasa split is an optional diagnostic: when its stationary
+ * system cannot be solved (KLU cannot factor it, e.g. a repelling drift whose
+ * stationary density underflows), the run goes on without it and the
+ * summary says why.  Tried once here, before the table's columns are fixed. */
+static int try_split(run_context *r, fp_run_result *res, fp_error *err)
+{
+  if (!r->split) return FP_OK;
+  fp_error se;
+  fp_error_clear(&se);
+  int rc = fp_operator_assemble(r->op, 0.0, &se);
+  if (rc == FP_OK) rc = fp_stationary_solve(r->op, r->ref.p0, r->p_ss, &r->stationary_residual, &se);
+  if (rc == FP_OK) return FP_OK;
+  if (rc == FP_ERR_NOMEM || rc == FP_ERR_INTERRUPTED) {
+    *err = se;
+    return rc;
+  }
+  r->split = false;
+  res->split = false;
+  r->stationary_residual = -1.0;
+  snprintf(r->split_unavailable, sizeof r->split_unavailable, "%s", se.message);
+  return FP_OK;
 }
 
 static int setup(run_context *r, fp_run_result *res, fp_error *err)
 {
   const fp_case *c = r->c;
   int rc = FP_OK;
-  if (r->opt->write_files) rc = fp_output_mkdir(r->dir, err);
+  if (r->opt->write_files) rc = fp_output_dir_open(r->dir, &r->out, err);
+  if (rc == FP_OK) rc = write_summary(r, res, FP_OK, NULL, true, err);
+  if (rc == FP_OK) rc = fp_case_check_diffusion(c, err); /* names D, not a later NaN */
+  if (rc == FP_OK) rc = fp_case_check_fields(c, err);
   if (rc == FP_OK) rc = fp_operator_create(c, &r->op, err);
   if (rc == FP_OK) rc = fp_reference_init(&r->ref, c, r->op, err);
   if (rc != FP_OK) return rc;
@@ -365,6 +400,7 @@ static int setup(run_context *r, fp_run_result *res, fp_error *err)
     rc = fp_balance_create(r->op, &r->balance, err);
   }
   if (rc == FP_OK) rc = merge_times(r, err);
+  if (rc == FP_OK) rc = try_split(r, res, err);
   if (rc == FP_OK) rc = column_names(r, err);
   if (rc == FP_OK && r->opt->write_files) rc = open_tables(r, err);
   return rc;
@@ -417,7 +453,14 @@ static int run_case_unguarded(const fp_case *c, const fp_run_options *options, f
     rc = fp_output_table_commit(&r.table, e);
     if (rc == FP_OK && r.snap_index) rc = fp_output_table_commit(&r.snap_index, e);
   }
-  write_summary(&r, res, rc, e);
+  fp_error summary_err;
+  fp_error_clear(&summary_err);
+  int src = r.out ? write_summary(&r, res, rc, e, false, &summary_err) : FP_OK;
+  if (src == FP_OK && r.out) src = fp_output_dir_close(&r.out, &summary_err);
+  if (src != FP_OK && rc == FP_OK) {
+    *e = summary_err;
+    rc = src;
+  }
   run_context_free(&r);
   return rc;
 }

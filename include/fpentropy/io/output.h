@@ -97,6 +97,29 @@ int fp_output_mkdir(const char *path, fp_error *err);
  * Ownership: the caller free()s *out. */
 int fp_output_join(const char *dir, const char *name, char **out, fp_error *err);
 
+/* An output directory held by one run.  fp_output_dir_open() creates it
+ * (mkdir -p), takes an exclusive flock(2) on it for as long as the handle
+ * lives (a second run into the same directory fails at once with a message
+ * saying so), removes the files an earlier run wrote there (those its
+ * manifest lists, and the run's own names: summary.txt, balance.csv,
+ * snapshots.csv, snapshot_NNNN.vtk/.dat and their .partial files; nothing
+ * else), and starts a new manifest, FP_OUTPUT_MANIFEST, to which
+ * fp_output_dir_path() appends every name before its file is created (so a
+ * killed run still leaves a list of what it may have written).
+ * Returns FP_OK, FP_ERR_ARG, FP_ERR_NOMEM or FP_ERR_IO (locked by another
+ * run, cannot create or clean; the message says which). */
+#define FP_OUTPUT_MANIFEST "manifest.txt"
+typedef struct fp_output_dir fp_output_dir; /* opaque */
+int fp_output_dir_open(const char *path, fp_output_dir **out, fp_error *err);
+
+/* Record `name` in the manifest and set *out = dir + "/" + name (the caller
+ * free()s it).  Returns FP_OK, FP_ERR_ARG, FP_ERR_NOMEM or FP_ERR_IO. */
+int fp_output_dir_path(fp_output_dir *d, const char *name, char **out, fp_error *err);
+
+/* Close the manifest and release the lock.  Returns FP_OK or FP_ERR_IO when
+ * the manifest could not be written completely; *d is always consumed. */
+int fp_output_dir_close(fp_output_dir **d, fp_error *err);
+
 /* ----------------------------------------------------------------------- */
 /* CSV tables (balance.csv)                                                 */
 /* ----------------------------------------------------------------------- */

@@ -8,10 +8,14 @@
  *   - symbolic derivatives (used for the exact Ito divergence of D and for
  *     drifts given as a potential).
  *
- * The expression syntax is libmatheval's: + - * / ^, parentheses, numbers,
- * and the functions exp log sqrt sin cos tan cot sec csc asin acos atan acot
- * asec acsc sinh cosh tanh coth sech csch asinh acosh atanh acoth asech acsch
- * abs step delta nandelta erf.  The constants e and pi are predefined.
+ * Syntax: + - * / ^ (right-associative, binding tighter than a sign: -x^2 is
+ * -(x^2)), parentheses, decimal numbers, and the one-argument functions exp
+ * log sqrt sin cos tan cot sec csc asin acos atan acot asec acsc sinh cosh
+ * tanh coth sech csch asinh acosh atanh acoth asech acsch abs step delta
+ * nandelta erf.  The constants e and pi are predefined.  Only ASCII letters,
+ * digits, _ . + - * / ^ ( ) and white space may appear: any other character
+ * (a Unicode minus, x²) is an error naming it and its column.  Sums and
+ * products are evaluated left to right, as written.
  *
  * Thread safety: an fp_expr keeps its variable values inside, so one object
  * must not be evaluated by two threads at once.
@@ -33,7 +37,18 @@ typedef struct fp_constants {
   size_t count;
   char **names;   /* owned; count entries */
   double *values; /* owned; count entries */
+  size_t capacity;  /* allocated entries of names and values */
+  size_t *index;    /* private hash index (position + 1; 0 = empty) */
+  size_t index_cap; /* a power of two, or 0 */
 } fp_constants;
+
+/* Longest expression text (bytes) and deepest nesting (parentheses,
+ * functions, signs and powers) fp_expr_create accepts. */
+#define FP_EXPR_MAX_LENGTH 1048576
+#define FP_EXPR_MAX_DEPTH 200
+
+/* Whether `name` is one of the functions above. */
+bool fp_expr_is_function_name(const char *name);
 
 /* Add or replace a named constant.  Names must be identifiers that are not
  * x, y, z, t, e or pi.  Returns FP_OK, FP_ERR_ARG or FP_ERR_NOMEM. */
@@ -50,8 +65,10 @@ typedef struct fp_expr fp_expr; /* opaque */
 /* Parse `text` as an expression in the first `dim` coordinates (x, y, z), t,
  * and the names in `constants` (which may be NULL).  The constants' values
  * are copied: later changes to `constants` do not affect *out.
- * Errors: FP_ERR_EXPR when the text does not parse ("cannot parse") or uses a
- * name that is not allowed (the message lists the allowed names).
+ * Errors: FP_ERR_EXPR when the text holds a character outside the set above,
+ * is too long or too deeply nested, does not parse ("cannot parse ... at
+ * column N") or uses a name that is not allowed (the message lists the
+ * allowed names).
  * Ownership: the caller destroys *out with fp_expr_destroy(). */
 int fp_expr_create(const char *text, int dim, const fp_constants *constants,
                    fp_expr **out, fp_error *err);

@@ -43,6 +43,12 @@ extern "C" {
 
 #define FP_PARTICLE_BLOCK 1024
 
+/* Bounds checked by fp_particles_create (FP_ERR_ARG above them): Euler
+ * steps to reach the end time, particles per replica, replicas. */
+#define FP_PARTICLES_MAX_STEPS 1e9
+#define FP_PARTICLES_MAX 1000000000u
+#define FP_PARTICLES_MAX_REPLICAS 1000000u
+
 typedef struct fp_particle_options {
   size_t particles;  /* N per replica */
   size_t replicas;   /* R */
