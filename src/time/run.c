@@ -138,7 +138,7 @@ static int open_tables(run_context *r, fp_error *err)
   static const char *const snap_names[] = {"index", "t"};
   rc = fp_output_join(r->dir, "snapshots.csv", &path, err);
   if (rc == FP_OK)
-    rc = fp_output_table_create(path, snap_names, 2, "snapshot_<index>.vtk / .dat hold the fields at t",
+    rc = fp_output_table_create(path, snap_names, 2, "snapshot_<index>.vtk / .vti / .dat hold the fields at t",
                                 &r->snap_index, err);
   free(path);
   return rc;
