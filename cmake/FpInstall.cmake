@@ -58,3 +58,12 @@ install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/LICENSE
   DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT doc)
 install(FILES ${PROJECT_SOURCE_DIR}/examples/rotating_ou.c
   DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples COMPONENT doc)
+
+# The Python package (also `pip install ./python`) and the plot tool that wraps it: the
+# wrapper finds the package in share/fpentropy/python.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/python/fpentropy DESTINATION ${CMAKE_INSTALL_DATADIR}/fpentropy/python
+  COMPONENT python PATTERN "__pycache__" EXCLUDE)
+install(PROGRAMS ${PROJECT_SOURCE_DIR}/tools/fpentropy-plot DESTINATION ${CMAKE_INSTALL_BINDIR}
+  COMPONENT python)
+install(FILES ${PROJECT_SOURCE_DIR}/tools/README-plot.md ${PROJECT_SOURCE_DIR}/python/README.md
+  DESTINATION ${CMAKE_INSTALL_DOCDIR}/python COMPONENT doc)

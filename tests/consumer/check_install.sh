@@ -18,7 +18,8 @@ for f in bin/fpentropy include/fpentropy/fpentropy.h include/fpentropy/version.h
          include/fpentropy/export.h "$libdir/libfpentropy.a" "$libdir/pkgconfig/fpentropy.pc" \
          "$libdir/cmake/fpentropy/fpentropyConfig.cmake" \
          "$libdir/cmake/fpentropy/fpentropyConfigVersion.cmake" \
-         share/fpentropy/cases/ou2d_rotating.ini share/doc/fpentropy/cli.md; do
+         share/fpentropy/cases/ou2d_rotating.ini share/doc/fpentropy/cli.md \
+         bin/fpentropy-plot share/fpentropy/python/fpentropy/plot.py; do
   [ -e "$prefix/$f" ] || { echo "FAIL: $f is not installed"; exit 1; }
 done
 soname=$(objdump -p "$prefix/$libdir/libfpentropy.so" | awk '/SONAME/ {print $2}')
@@ -58,4 +59,9 @@ cc -std=c17 -o "$work/pc_static" "$src/examples/rotating_ou.c" \
    $(pkg-config --static --libs-only-other --libs-only-L fpentropy) $static_libs -lm
 "$python" "$src/tests/integration/check_example.py" "$work/pc_static" \
           "$prefix/bin/fpentropy" "$case" 24 "$work/run_pc_static"
+# the installed plot tool finds the installed Python package (not the source tree's)
+if /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then
+  (cd "$work" && env -u PYTHONPATH "$prefix/bin/fpentropy-plot" "$work/run_pc" -o "$work/figs" >"$work/plot.log")
+  [ -s "$work/figs/balance.png" ] || { echo "FAIL: the installed fpentropy-plot made no balance.png"; exit 1; }
+fi
 echo "PASS: installed into a moved prefix; find_package (shared, static) and pkg-config (shared, static) consumers agree with the installed fpentropy run"

@@ -162,7 +162,8 @@ size_t fp_sweep_manifest_apply(const fp_sweep_manifest *m, fp_sweep_plan *plan);
  * byte for byte.  The table columns are the union over the points in order
  * of first appearance; a column a point lacks is left empty.  `preamble`
  * (may be NULL) goes to the sidecar "<stem>.json" (fp_output_sidecar_write();
- * the CSV starts with its header line).  Written atomically to out_path;
+ * the CSV starts with its header line; `fpentropy sweep` passes NULL, since
+ * "sweep.json" is its manifest).  Written atomically to out_path;
  * *rows (may be NULL) receives the number of data rows.
  * Returns FP_OK; FP_ERR_IO (a table cannot be read: the message names it);
  * FP_ERR_ARG (a row has more fields than its header); FP_ERR_NOMEM. */
