@@ -45,6 +45,10 @@ endif()
 file(RELATIVE_PATH FP_PC_LIBDIR_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 # What a static link needs beyond the Requires.private modules (SUNDIALS has no .pc file).
 set(FP_PC_LIBS_PRIVATE "-lsundials_cvode -lsundials_sunlinsolklu -lsundials_sunmatrixsparse -lsundials_nvecserial -lklu -lm -pthread")
+set(FP_PC_REQUIRES_PRIVATE "fftw3 inih libmatheval")
+if(ZLIB_FOUND)
+  string(APPEND FP_PC_REQUIRES_PRIVATE " zlib")
+endif()
 configure_file(${CMAKE_CURRENT_LIST_DIR}/fpentropy.pc.in ${PROJECT_BINARY_DIR}/fpentropy.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/fpentropy.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
   COMPONENT devel)

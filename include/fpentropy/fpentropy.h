@@ -31,6 +31,7 @@
 #include <fpentropy/fv/stationary.h>
 #include <fpentropy/io/output.h>
 #include <fpentropy/io/sweep.h>
+#include <fpentropy/io/vti.h>
 #include <fpentropy/policy/oracle.h>
 #include <fpentropy/policy/policy.h>
 #include <fpentropy/policy/debt_study.h>

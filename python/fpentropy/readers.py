@@ -180,7 +180,11 @@ def _dat(path):
 def read_vti(path):
     """A VTK XML ImageData file (.vti) as fpentropy writes it (appended raw data, optionally
     zlib-compressed; or inline ascii/base64) -> Snapshot of its PointData arrays."""
-    root = ET.parse(path).getroot()
+    with open(path, "rb") as f:
+        blob = f.read()
+    cut = blob.find(b"<AppendedData")
+    # raw appended bytes are not XML: parse the markup before them
+    root = ET.fromstring(blob[:cut] + b"</VTKFile>" if cut >= 0 else blob)
     if root.get("type") != "ImageData":
         raise ValueError(f"{path}: not VTK ImageData")
     header_type = {"UInt32": "<u4", "UInt64": "<u8"}[root.get("header_type", "UInt32")]
@@ -193,13 +197,7 @@ def read_vti(path):
     n = [extent[2 * a + 1] - extent[2 * a] + 1 for a in range(3)]
     dim = max([a + 1 for a in range(3) if n[a] > 1] or [1])
     axes = [origin[a] + spacing[a] * np.arange(n[a]) for a in range(dim)]
-    appended = root.find("AppendedData")
-    raw = b""
-    if appended is not None:
-        with open(path, "rb") as f:  # the raw bytes follow the '_' after <AppendedData ...>
-            blob = f.read()
-        start = blob.index(b"_", blob.index(b"<AppendedData")) + 1
-        raw = blob[start:]
+    raw = blob[blob.index(b"_", cut) + 1:] if cut >= 0 else b""  # after the '_' marker
 
     def block(data):  # one DataArray's bytes: header, then (compressed) payload
         if not compressed:

@@ -215,3 +215,77 @@ def test_pip_install_offline(tmp_path):
     assert check.returncode == 0, check.stderr
     where, version = check.stdout.split()
     assert where.startswith(str(target)) and version == "0.1.0"
+
+
+def _independent_vti(path):
+    """A reader written apart from fpentropy.read_vti (regular expressions on the bytes, struct):
+    used when VTK's Python module is not installed.  meshio (Debian's 5.0) reads no .vti."""
+    import re as _re
+    import struct as _struct
+    blob = open(path, "rb").read()
+    head, _, data = blob.partition(b"<AppendedData encoding=\"raw\">")
+    data = data[data.index(b"_") + 1:]
+    compressed = b"vtkZLibDataCompressor" in head
+    out = {}
+    for m in _re.finditer(rb'<DataArray type="Float64" Name="(\w+)"( NumberOfComponents="3")? '
+                          rb'format="appended" offset="(\d+)"/>', head):
+        off = int(m.group(3))
+        if compressed:
+            nb = _struct.unpack_from("<Q", data, off)[0]
+            sizes = _struct.unpack_from(f"<{nb}Q", data, off + 24)
+            pos, raw = off + 24 + 8 * nb, b""
+            for c in sizes:
+                raw += __import__("zlib").decompress(data[pos:pos + c])
+                pos += c
+        else:
+            n = _struct.unpack_from("<Q", data, off)[0]
+            raw = data[off + 8:off + 8 + n]
+        vals = np.frombuffer(raw, "<f8")
+        out[m.group(1).decode()] = vals.reshape(-1, 3) if m.group(2) else vals
+    return out
+
+
+def _vtk_read(path):
+    """VTK's own XML reader (Debian python3-vtk9): point data as flat arrays, and the image's
+    origin, spacing, dimensions; None when VTK's Python module is missing."""
+    try:
+        from vtkmodules.vtkIOXML import vtkXMLImageDataReader
+        from vtkmodules.util.numpy_support import vtk_to_numpy
+    except ImportError:
+        return None
+    r = vtkXMLImageDataReader()
+    r.SetFileName(str(path))
+    r.Update()
+    img = r.GetOutput()
+    pd_ = img.GetPointData()
+    arrays = {pd_.GetArrayName(i): vtk_to_numpy(pd_.GetArray(i)) for i in range(pd_.GetNumberOfArrays())}
+    return arrays, img.GetOrigin(), img.GetSpacing(), img.GetDimensions()
+
+
+def test_vti_snapshots_read_by_vtk(tmp_path):
+    res = fpentropy.run(case("ou2d_rotating"), out=tmp_path, exe=EXE, domain__cells=24)
+    snaps = res.snapshots
+    assert len(snaps) == 5 and all("vti" in s and "dat" in s for s in snaps)
+    pvd = fpentropy.read_pvd(tmp_path / "snapshots.pvd")
+    assert [t for t, _ in pvd] == [s["t"] for s in snaps]
+    assert [os.path.basename(p) for _, p in pvd] == [os.path.basename(s["vti"]) for s in snaps]
+    for s in snaps:
+        dat = fpentropy.read_snapshot(s["dat"])           # 17 digits: the same doubles
+        vtk = _vtk_read(s["vti"])
+        if vtk is not None:
+            arrays, origin, spacing, dims = vtk
+            assert dims == (24, 24, 1)
+            assert origin[:2] == pytest.approx((dat.axes[0][0], dat.axes[1][0]), abs=1e-15)
+            assert spacing[0] == pytest.approx(dat.axes[0][1] - dat.axes[0][0], rel=1e-14)
+        else:
+            arrays = _independent_vti(s["vti"])
+        for name in ("p", "log_p_over_q", "entropy_production"):
+            assert np.array_equal(np.asarray(arrays[name]).ravel(), dat[name].ravel()), name
+        J = np.asarray(arrays["J"])
+        assert np.array_equal(J[:, 0], dat["J_x"].ravel()) and np.array_equal(J[:, 1], dat["J_y"].ravel())
+        assert not J[:, 2].any()
+        mine = fpentropy.read_vti(s["vti"])
+        assert mine.t == s["t"] and np.array_equal(mine["p"], dat["p"])
+        assert np.allclose(mine.axes[1], dat.axes[1], rtol=0, atol=1e-14)
+    # zlib makes the binary snapshot much smaller than the 17-digit text
+    assert os.path.getsize(snaps[-1]["vti"]) < 0.5 * os.path.getsize(snaps[-1]["dat"])

@@ -5,6 +5,7 @@
 #include <fpentropy/problem/density.h>
 #include <fpentropy/fv/operator.h>
 #include <fpentropy/io/output.h>
+#include <fpentropy/io/vti.h>
 #include <fpentropy/time/run.h>
 #include <fpentropy/fv/stationary.h>
 #include <fpentropy/core/version.h>
@@ -42,6 +43,7 @@ typedef struct run_context {
   size_t n_times;
   double *times;           /* union of output and snapshot times */
   size_t snapshots_written;
+  double *vti_times;       /* times of the .vti snapshots so far (snapshots.pvd) */
   size_t negative_rows;    /* outputs with min p < 0 */
   double worst_residual, worst_residual_a7, worst_split; /* relative to scale */
   double min_face_sigma;
@@ -58,6 +60,7 @@ static void run_context_free(run_context *r)
   free(r->dpdt_dense);
   free(r->p_ss);
   free(r->times);
+  free(r->vti_times);
   free(r->names);
 }
 
@@ -144,6 +147,37 @@ static int open_tables(run_context *r, fp_error *err)
   return rc;
 }
 
+/* snapshot_NNNN.vti, then snapshots.pvd rewritten with every .vti so far (ParaView opens
+ * the run as one animation, an unfinished one too). */
+static int write_vti(run_context *r, double t, const fp_grid *g, const fp_output_field *fields,
+                     size_t nfields, const fp_output_vector *current, fp_error *err)
+{
+  size_t n = r->snapshots_written + 1;
+  double *times = realloc(r->vti_times, n * sizeof *times);
+  char **names = calloc(n, sizeof *names);
+  char *path = NULL;
+  if (times) r->vti_times = times;
+  int rc = times && names ? FP_OK : fp_fail(err, FP_ERR_NOMEM, "out of memory for a snapshot");
+  for (size_t i = 0; i < n && rc == FP_OK; i++) {
+    names[i] = malloc(48);
+    if (!names[i]) rc = fp_fail(err, FP_ERR_NOMEM, "out of memory for a snapshot");
+    else snprintf(names[i], 48, "snapshot_%04zu.vti", i);
+  }
+  if (rc == FP_OK) {
+    r->vti_times[n - 1] = t;
+    rc = fp_output_join(r->dir, names[n - 1], &path, err);
+  }
+  if (rc == FP_OK) rc = fp_output_write_vti(path, g, t, fields, nfields, current, err);
+  free(path);
+  path = NULL;
+  if (rc == FP_OK) rc = fp_output_join(r->dir, "snapshots.pvd", &path, err);
+  if (rc == FP_OK) rc = fp_output_write_pvd(path, r->vti_times, (const char *const *)names, n, err);
+  free(path);
+  for (size_t i = 0; names && i < n; i++) free(names[i]);
+  free(names);
+  return rc;
+}
+
 static int write_snapshot(run_context *r, double t, const double *p, fp_error *err)
 {
   const fp_grid *g = fp_operator_grid(r->op);
@@ -175,6 +209,7 @@ static int write_snapshot(run_context *r, double t, const double *p, fp_error *e
     free(path);
     path = NULL;
   }
+  if (rc == FP_OK && (r->c->snapshot_format & FP_SNAPSHOT_VTI)) rc = write_vti(r, t, g, fields, 3, &current, err);
   if (rc == FP_OK && (r->c->snapshot_format & FP_SNAPSHOT_DAT)) {
     for (int k = 0; k < dim; k++) fields[nfields++] = (fp_output_field){current_names[k], current.values[k]};
     snprintf(name, sizeof name, "snapshot_%04zu.dat", r->snapshots_written);
