@@ -9,7 +9,7 @@ packages=(
   libsundials-dev libsuitesparse-dev libfftw3-dev libgsl-dev
   libinih-dev libmatheval-dev libcmocka-dev
   libopenmpi-dev openmpi-bin
-  python3 python3-numpy python3-matplotlib python3-pandas python3-pytest python3-meshio
+  python3 python3-numpy python3-matplotlib python3-pandas python3-pytest python3-vtk9
   python3-setuptools python3-pip
 )
 

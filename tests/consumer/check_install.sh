@@ -19,7 +19,8 @@ for f in bin/fpentropy include/fpentropy/fpentropy.h include/fpentropy/version.h
          "$libdir/cmake/fpentropy/fpentropyConfig.cmake" \
          "$libdir/cmake/fpentropy/fpentropyConfigVersion.cmake" \
          share/fpentropy/cases/ou2d_rotating.ini share/doc/fpentropy/cli.md \
-         bin/fpentropy-plot share/fpentropy/python/fpentropy/plot.py; do
+         bin/fpentropy-plot share/fpentropy/python/fpentropy/plot.py share/man/man1/fpentropy.1 \
+         share/man/man5/fpentropy-case.5 share/bash-completion/completions/fpentropy; do
   [ -e "$prefix/$f" ] || { echo "FAIL: $f is not installed"; exit 1; }
 done
 soname=$(objdump -p "$prefix/$libdir/libfpentropy.so" | awk '/SONAME/ {print $2}')
