@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libsundials-dev libsuitesparse-dev libfftw3-dev libgsl-dev
-  libinih-dev libmatheval-dev libcmocka-dev
+  libinih-dev libmatheval-dev libcmocka-dev zlib1g-dev
   libopenmpi-dev openmpi-bin
   python3 python3-numpy python3-matplotlib python3-pandas python3-pytest python3-vtk9
   python3-setuptools python3-pip
