@@ -112,6 +112,16 @@ def test_every_csv_is_plain(relax, tmp_path):
     assert pol["schedules"]["none"]["decision"].sum() == 0
     assert pol["summary"].meta["comment"][0].startswith("retrain cost c = 0.1")
     assert "sampled" in pol and "pareto" in pol and "kl_matrix" in pol
+    # the plot tool takes the retrain cost and the replicas from the sidecars
+    try:
+        from fpentropy import plot
+    except SystemExit:  # matplotlib missing
+        return
+    entries, comments = plot.read_policies(str(tmp_path / "pol"))
+    assert plot._comment_value(comments, r"retrain cost c\s*=\s*([-+0-9.eE]+)") == 0.1
+    _, cmp_comments = plot.read_table(str(tmp_path / "cmp" / "compare.csv"), numeric=("N",))
+    assert plot._comment_value(cmp_comments, r"(\d+)\s+replicas") == 2
+    assert plot.case_title(str(relax.dir)) == "ou1d_relax"
 
 
 def test_samples_bin_equals_csv(tmp_path):
