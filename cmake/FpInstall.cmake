@@ -43,6 +43,7 @@ if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
   message(FATAL_ERROR "fpentropy.pc needs a relative CMAKE_INSTALL_LIBDIR")
 endif()
 file(RELATIVE_PATH FP_PC_LIBDIR_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
+string(REGEX REPLACE "/$" "" FP_PC_LIBDIR_TO_PREFIX "${FP_PC_LIBDIR_TO_PREFIX}")
 # What a static link needs beyond the Requires.private modules (SUNDIALS has no .pc file).
 set(FP_PC_LIBS_PRIVATE "-lsundials_cvode -lsundials_sunlinsolklu -lsundials_sunmatrixsparse -lsundials_nvecserial -lklu -lm -pthread")
 set(FP_PC_REQUIRES_PRIVATE "fftw3 inih libmatheval")
