@@ -10,7 +10,7 @@ packages=(
   libinih-dev libmatheval-dev libcmocka-dev zlib1g-dev
   libopenmpi-dev openmpi-bin
   python3 python3-numpy python3-matplotlib python3-pandas python3-pytest python3-vtk9
-  python3-setuptools python3-pip
+  python3-setuptools python3-pip python3-venv
 )
 
 missing=()
