@@ -7,10 +7,11 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libsundials-dev libsuitesparse-dev libfftw3-dev libgsl-dev
-  libinih-dev libcmocka-dev
+  libinih-dev libcmocka-dev zlib1g-dev
   libopenmpi-dev openmpi-bin
   clang libclang-rt-14-dev
-  python3 python3-numpy python3-matplotlib
+  python3 python3-numpy python3-matplotlib python3-pandas python3-pytest python3-vtk9
+  python3-setuptools python3-pip python3-venv
 )
 
 missing=()

@@ -14,36 +14,24 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+# The readers live in the fpentropy Python package (python/fpentropy); an installed copy of
+# it would do as well, but the one beside these scripts matches the binary they drive.
+sys.path.insert(0, str(ROOT / "python"))
+import fpentropy  # noqa: E402
 
 
 def read_balance(path):
-    """balance.csv -> dict column -> numpy array (comment lines start with '#')."""
-    with open(path) as f:
-        lines = [ln for ln in f if not ln.startswith("#") and ln.strip()]
-    rows = list(csv.reader(lines))
-    header, data = rows[0], rows[1:]
-    return {name: np.array([float(r[j]) for r in data]) for j, name in enumerate(header)}
+    """balance.csv -> dict column -> numpy array (fpentropy.read_balance without pandas)."""
+    return dict(fpentropy.read_balance(path, frame=False))
 
 
 def read_summary(path):
     """summary.txt 'key: value' lines and the '# resolved case' 'sec.key = value' lines."""
-    out = {}
-    with open(path) as f:
-        for ln in f:
-            ln = ln.rstrip("\n")
-            if ln.startswith("#") or not ln.strip():
-                continue
-            if " = " in ln and ":" not in ln.split(" = ")[0]:
-                key, val = ln.split(" = ", 1)
-                out[key.strip()] = val.split("#", 1)[0].strip()
-            elif ": " in ln:
-                key, val = ln.split(": ", 1)
-                out[key.strip()] = val.strip()
-    return out
+    return fpentropy.read_summary(path)
 
 
 def read_csv(path):
-    """A CSV table with '#' comment lines -> list of dicts."""
+    """A CSV table -> list of dicts of str (leading '#' lines of older files skipped)."""
     with open(path) as f:
         return list(csv.DictReader(line for line in f if not line.startswith("#")))
 

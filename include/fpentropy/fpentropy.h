@@ -33,6 +33,7 @@
 #include <fpentropy/io/output.h>
 #include <fpentropy/io/sweep.h>
 #include <fpentropy/policy/loss_objective.h>
+#include <fpentropy/io/vti.h>
 #include <fpentropy/policy/oracle.h>
 #include <fpentropy/policy/policy.h>
 #include <fpentropy/policy/debt_study.h>

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <fpentropy/fpentropy.h>
 
@@ -70,6 +71,11 @@ int cli_sample(const cli_args *a);
 int cli_policy(const cli_args *a);
 int cli_compare(const cli_args *a);
 int cli_calibrate(const cli_args *a);
+/* help.c: per-command help of the shared parser's commands (EXIT_OK, or EXIT_USAGE for an
+ * unknown command), whether it has one, and --version's text (with copyright and licence). */
+int cli_help_command(const char *command, FILE *out);
+bool cli_help_known(const char *command);
+void cli_print_version(FILE *out, const char *versions);
 int cli_debt_study_main(int argc, char **argv);
 
 /* Commands with their own options (argv[0] = the command's name). */

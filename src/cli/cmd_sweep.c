@@ -730,12 +730,10 @@ static int master(sweep_ctx *s, int nranks)
   save_manifest(s, &meta);
   char *out = NULL;
   size_t rows = 0;
-  char preamble[1024];
-  snprintf(preamble, sizeof preamble,
-           "fpentropy sweep of %s: command %s, rows of each point's %s; parameters first", o->case_path,
-           o->command, o->table);
+  /* No preamble: its sidecar would be sweep.json, the manifest, which already names the
+   * case, the command and the version. */
   rc = fp_output_join(s->dir, "sweep.csv", &out, &err);
-  if (rc == FP_OK) rc = fp_sweep_gather(plan, s->dir, o->table, preamble, out, &rows, &err);
+  if (rc == FP_OK) rc = fp_sweep_gather(plan, s->dir, o->table, NULL, out, &rows, &err);
   if (rc != FP_OK) fprintf(stderr, "fpentropy sweep: %s\n", err.message);
   size_t pending = plan->npoints - t.done - t.failed;
   if (!o->quiet)

@@ -60,7 +60,11 @@ static void print_usage(FILE *f)
           "                see fpentropy sweep --help\n"
           "  stream CASE   a labelled stream (classifier, log loss) run by retraining\n"
           "                policies: table.csv, loss.csv, pe_matrix.csv (stream --help)\n"
-          "\n"
+          "  help COMMAND  the command's options (also: fpentropy COMMAND --help),\n"
+          "                with the policies and estimators and their parameters\n"
+          "\n");
+  /* Two strings: C keeps one literal under 4095 characters. */
+  fprintf(f,
           "Options:\n"
           "  -o, --output DIR       output directory (default: the case's\n"
           "                         [output] directory, else out/<case name>)\n"
@@ -108,7 +112,7 @@ static void print_version(void)
 {
   char versions[256];
   fp_library_versions(versions, sizeof versions);
-  printf("fpentropy %s\n%s\n", FP_VERSION, versions);
+  cli_print_version(stdout, versions);
 }
 
 /* Options that take a value: long name, short name, where the value goes. */
@@ -184,6 +188,7 @@ static int parse_args(int argc, char **argv, cli_args *a)
     const char *value = NULL;
     const value_option *o = s[0] == '-' ? find_value_option(s, &value) : NULL;
     if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+      if (a->command) exit(cli_help_command(a->command, stdout)); /* fpentropy COMMAND --help */
       print_usage(stdout);
       exit(EXIT_OK);
     } else if (strcmp(s, "-V") == 0 || strcmp(s, "--version") == 0) {
@@ -372,6 +377,13 @@ int main(int argc, char **argv)
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
 
+  if (argc > 1 && strcmp(argv[1], "help") == 0) { /* fpentropy help [COMMAND] */
+    if (argc == 2) return print_usage(stdout), EXIT_OK;
+    for (size_t k = 0; own_option_commands[k].name; k++)
+      if (strcmp(argv[2], own_option_commands[k].name) == 0)
+        return own_option_commands[k].main(2, (char *[]){argv[2], "--help", NULL});
+    return cli_help_command(argv[2], stdout);
+  }
   if (argc > 1)
     for (size_t k = 0; own_option_commands[k].name; k++)
       if (strcmp(argv[1], own_option_commands[k].name) == 0)

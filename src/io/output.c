@@ -64,6 +64,75 @@ static int check_distinct(const char *const *names, size_t n, const char *what, 
   return FP_OK;
 }
 
+/* `s` as a JSON string (quotes, backslashes and control characters escaped). */
+static void json_string(FILE *fp, const char *s, size_t len)
+{
+  fputc('"', fp);
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '"' || c == '\\')
+      fprintf(fp, "\\%c", c);
+    else if (c < 0x20)
+      fprintf(fp, "\\u%04x", c);
+    else
+      fputc(c, fp);
+  }
+  fputc('"', fp);
+}
+
+int fp_output_sidecar_path(const char *table_path, char **out, fp_error *err)
+{
+  if (!out) return fp_fail(err, FP_ERR_ARG, "fp_output_sidecar_path: NULL argument");
+  *out = NULL;
+  if (!table_path || !*table_path)
+    return fp_fail(err, FP_ERR_ARG, "fp_output_sidecar_path: empty path");
+  size_t len = strlen(table_path);
+  if (len > 4 && strcmp(table_path + len - 4, ".csv") == 0) len -= 4;
+  char *s = malloc(len + sizeof ".json");
+  if (!s) return fp_fail(err, FP_ERR_NOMEM, "fp_output_sidecar_path: out of memory");
+  memcpy(s, table_path, len);
+  memcpy(s + len, ".json", sizeof ".json");
+  *out = s;
+  return FP_OK;
+}
+
+int fp_output_sidecar_write(const char *table_path, const char *comment,
+                            const char *const *columns, size_t ncols, fp_error *err)
+{
+  char *path = NULL;
+  int rc = fp_output_sidecar_path(table_path, &path, err);
+  if (rc != FP_OK) return rc;
+  fp_output_file *f = NULL;
+  rc = fp_output_file_open(path, &f, err);
+  free(path);
+  if (rc != FP_OK) return rc;
+  FILE *fp = fp_output_file_stream(f);
+  const char *base = strrchr(table_path, '/');
+  base = base ? base + 1 : table_path;
+  fputs("{\n  \"file\": ", fp);
+  json_string(fp, base, strlen(base));
+  fputs(",\n  \"comment\": [", fp);
+  const char *line = comment;
+  for (int first = 1; line && *line; first = 0) {
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    fputs(first ? "\n    " : ",\n    ", fp);
+    json_string(fp, line, len);
+    line = end ? end + 1 : NULL;
+  }
+  fputs(comment && *comment ? "\n  ]" : "]", fp);
+  if (columns && ncols > 0) {
+    fputs(",\n  \"columns\": [", fp);
+    for (size_t i = 0; i < ncols; i++) {
+      if (i) fputs(", ", fp);
+      json_string(fp, columns[i], strlen(columns[i]));
+    }
+    fputc(']', fp);
+  }
+  fputs("\n}\n", fp);
+  return fp_output_file_commit(&f, err);
+}
+
 /* Write `text` as comment lines "# ..." (one per line of text). */
 static void write_comment_lines(FILE *fp, const char *text)
 {
@@ -417,6 +486,7 @@ struct fp_output_table {
   fp_output_file *file;
   size_t ncols;
   char **names; /* owned copies, for messages */
+  char *preamble; /* owned copy or NULL: the sidecar's comment, written at commit */
   size_t rows;
   bool failed;  /* a write failed: the file is no longer trustworthy */
 };
@@ -427,6 +497,7 @@ static void table_free(fp_output_table *t)
   if (t->names)
     for (size_t i = 0; i < t->ncols; i++) free(t->names[i]);
   free(t->names);
+  free(t->preamble);
   free(t);
 }
 
@@ -461,10 +532,16 @@ int fp_output_table_create(const char *path, const char *const *names, size_t nc
       goto fail;
     }
   }
+  if (preamble && *preamble) {
+    t->preamble = dup_string(preamble);
+    if (!t->preamble) {
+      status = fp_fail(err, FP_ERR_NOMEM, "table %s: out of memory", path);
+      goto fail;
+    }
+  }
   status = fp_output_file_open(path, &t->file, err);
   if (status != FP_OK) goto fail;
   FILE *fp = fp_output_file_stream(t->file);
-  write_comment_lines(fp, preamble);
   for (size_t i = 0; i < ncols; i++) fprintf(fp, "%s%s", i ? "," : "", names[i]);
   fputc('\n', fp);
   if (ferror(fp) || fflush(fp) != 0) {
@@ -526,7 +603,14 @@ int fp_output_table_commit(fp_output_table **tptr, fp_error *err)
                      t->file->path);
     fp_output_file_abort(&t->file);
   } else {
-    status = fp_output_file_commit(&t->file, err);
+    /* The sidecar first: a final table always has its metadata beside it. */
+    status = t->preamble ? fp_output_sidecar_write(t->file->path, t->preamble,
+                                                   (const char *const *)t->names, t->ncols, err)
+                         : FP_OK;
+    if (status == FP_OK)
+      status = fp_output_file_commit(&t->file, err);
+    else
+      fp_output_file_abort(&t->file);
   }
   table_free(t);
   return status;

@@ -981,17 +981,12 @@ int fp_sweep_gather(const fp_sweep_plan *plan, const char *dir, const char *tabl
     free(header);
     if (nf < 0) goto nomem;
   }
+  /* the preamble goes to the sidecar <stem>.json: the CSV starts with its header */
+  if (preamble) rc = fp_output_sidecar_write(out_path, preamble, NULL, 0, err);
+  if (rc != FP_OK) goto done;
   rc = fp_output_file_open(out_path, &file, err);
   if (rc != FP_OK) goto done;
   FILE *f = fp_output_file_stream(file);
-  if (preamble) {
-    for (const char *p = preamble; *p;) {
-      const char *e = strchr(p, '\n');
-      size_t len = e ? (size_t)(e - p) : strlen(p);
-      fprintf(f, "# %.*s\n", (int)len, p);
-      p += len + (e != NULL);
-    }
-  }
   fputs("point", f);
   for (size_t a = 0; a < plan->naxes; a++) {
     fputc(',', f);

@@ -185,11 +185,14 @@ static int write_matrix(const char *dir, const fp_density_series *s, const doubl
   char *path = NULL;
   fp_output_file *f = NULL;
   int rc = fp_output_join(dir, "kl_matrix.csv", &path, err);
+  if (rc == FP_OK)
+    rc = fp_output_sidecar_write(path, "K[k][j] = KL(p(t_k) || p(t_j)) for j < k; row k, column j; "
+                                 "first column t_k", NULL, 0, err);
   if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
   free(path);
   if (rc != FP_OK) return rc;
   FILE *out = fp_output_file_stream(f);
-  fprintf(out, "# K[k][j] = KL(p(t_k) || p(t_j)) for j < k; row k, column j; first column t_k\nt");
+  fputs("t", out);
   for (size_t j = 0; j < s->T; j++) fprintf(out, ",j%zu", j);
   fputc('\n', out);
   for (size_t k = 0; k < s->T; k++) {
@@ -232,13 +235,15 @@ static int write_summary(const fp_policy_study *st, const char *dir, fp_error *e
 {
   char *path = NULL;
   fp_output_file *f = NULL;
+  char comment[256];
+  snprintf(comment, sizeof comment, "retrain cost c = %.17g, kappa = %.17g, stale threshold = %.17g",
+           st->opt.cost, st->opt.kappa, st->opt.stale_threshold);
   int rc = fp_output_join(dir, "policy_summary.csv", &path, err);
+  if (rc == FP_OK) rc = fp_output_sidecar_write(path, comment, NULL, 0, err);
   if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
   free(path);
   if (rc != FP_OK) return rc;
   FILE *out = fp_output_file_stream(f);
-  fprintf(out, "# retrain cost c = %.17g, kappa = %.17g, stale threshold = %.17g\n", st->opt.cost,
-          st->opt.kappa, st->opt.stale_threshold);
   fprintf(out, "policy,file,n_retrains,mismatch_integral,cost,regret,excess_loss,unnecessary_retrains,stale_waits\n");
   for (size_t i = 0; i < st->nschedules; i++) {
     const fp_study_schedule *r = &st->schedules[i];

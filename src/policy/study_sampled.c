@@ -254,13 +254,15 @@ static int sampled_run(const fp_case *c, const fp_density_series *s, const doubl
   if (rc == FP_OK && !frozen) {
     char *path = NULL;
     fp_output_file *f = NULL;
+    char comment[512];
+    snprintf(comment, sizeof comment, "%zu replicas of %zu particles, estimator %s; mean and Monte "
+             "Carlo standard error per replica", so->replicas, so->particles, fp_estimator_spec(st.est));
     rc = fp_output_join(dir, "policy_sampled.csv", &path, err);
+    if (rc == FP_OK) rc = fp_output_sidecar_write(path, comment, NULL, 0, err);
     if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
     free(path);
     if (rc == FP_OK) {
       FILE *out = fp_output_file_stream(f);
-      fprintf(out, "# %zu replicas of %zu particles, estimator %s; mean and Monte Carlo standard error per replica\n",
-              so->replicas, so->particles, fp_estimator_spec(st.est));
       fprintf(out, "policy,exact_retrains,exact_cost,oracle_cost,retrains,retrains_se,cost_ratio_exact,cost_ratio_exact_se,"
                    "cost_ratio_oracle,cost_ratio_oracle_se,delay,delay_se,extra,extra_se,missed,missed_se\n");
       if (report)

@@ -122,7 +122,7 @@ static const key_default defaults[] = {
     {SEC_SOLVER, "krylov_dim", "20"},
     {SEC_SOLVER, "fft_planning", "estimate"},
     {SEC_OUTPUT, "snapshots", "5"},
-    {SEC_OUTPUT, "snapshot_format", "vtk, dat"},
+    {SEC_OUTPUT, "snapshot_format", "vti, dat"},
     {SEC_OUTPUT, "split", "auto"},
     {SEC_OUTPUT, "error_estimate", "off"},
     {SEC_SAMPLE, "particles", "10000"},
@@ -1658,8 +1658,10 @@ static int load_output(fp_loader *ld)
       format |= FP_SNAPSHOT_VTK;
     else if (len == 3 && strncmp(s, "dat", 3) == 0)
       format |= FP_SNAPSHOT_DAT;
+    else if (len == 3 && strncmp(s, "vti", 3) == 0)
+      format |= FP_SNAPSHOT_VTI;
     else
-      return fail(ld, &ff, FP_ERR_CASE, "expected a comma list of vtk, dat, got '%s'", ff.text);
+      return fail(ld, &ff, FP_ERR_CASE, "expected a comma list of vti, vtk, dat, got '%s'", ff.text);
   }
   c->snapshot_format = format;
   field fsp = get_field(ld, SEC_OUTPUT, "split");

@@ -245,17 +245,20 @@ static int write_estimate_table(const fp_compare_result *r, bool rate, const cha
                                      "sd",        "rmse", "frac_negative", "dkl_dt"};
   char *path = NULL;
   fp_output_file *f = NULL;
+  char comment[512];
+  snprintf(comment, sizeof comment, "%s of KL(p_t || q_ref): %zu replicas; exact = %s",
+           rate ? "rate estimates d/dt (differences of successive estimates)" : "estimates", r->R,
+           rate ? "the PDE's kl differenced the same way (so the error is the estimators' alone); "
+                  "dkl_dt = the PDE's exact rate (their gap is the monitoring interval's truncation)"
+                : "the PDE's kl");
+  size_t ncols = rate ? 10 : 9;
   int rc = fp_output_join(dir, rate ? "compare_rate.csv" : "compare.csv", &path, err);
+  /* the description goes to compare.json: the CSV starts with its header (pandas defaults) */
+  if (rc == FP_OK) rc = fp_output_sidecar_write(path, comment, cols, ncols, err);
   if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
   free(path);
   if (rc != FP_OK) return rc;
   FILE *out = fp_output_file_stream(f);
-  fprintf(out, "# %s of KL(p_t || q_ref): %zu replicas; exact = %s\n",
-          rate ? "rate estimates d/dt (differences of successive estimates)" : "estimates", r->R,
-          rate ? "the PDE's kl differenced the same way (so the error is the estimators' alone); "
-                 "dkl_dt = the PDE's exact rate (their gap is the monitoring interval's truncation)"
-               : "the PDE's kl");
-  size_t ncols = rate ? 10 : 9;
   for (size_t q = 0; q < ncols; q++) fprintf(out, "%s%s", q ? "," : "", cols[q]);
   fputc('\n', out);
   for (size_t e = 0; e < r->E; e++)
@@ -281,11 +284,13 @@ int fp_compare_write(const fp_compare_result *r, const char *dir, fp_error *err)
   char *path = NULL;
   fp_output_file *f = NULL;
   rc = fp_output_join(dir, "compare_summary.csv", &path, err);
+  if (rc == FP_OK)
+    rc = fp_output_sidecar_write(path, "rmse: root mean over output times of the squared error; "
+                                 "slope: least-squares d log rmse / d log N", NULL, 0, err);
   if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
   free(path);
   if (rc != FP_OK) return rc;
   FILE *out = fp_output_file_stream(f);
-  fprintf(out, "# rmse: root mean over output times of the squared error; slope: least-squares d log rmse / d log N\n");
   fprintf(out, "estimator,N,rmse,rate_rmse,slope\n");
   for (size_t e = 0; e < r->E; e++)
     for (size_t n = 0; n < r->S; n++) {

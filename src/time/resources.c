@@ -23,9 +23,11 @@ void fp_resources_estimate(const fp_case *c, fp_resource_estimate *out)
   for (int a = 0; a < dim; a++) cells *= (double)c->grid.n[a];
   out->bytes = cells * bytes_per_cell[dim - 1];
   int formats = ((c->snapshot_format & FP_SNAPSHOT_VTK) ? 1 : 0) +
-                ((c->snapshot_format & FP_SNAPSHOT_DAT) ? 1 : 0);
-  /* summary, balance, snapshot index, manifest, plus the snapshots */
-  out->files = 4.0 + (double)c->n_snapshot_times * formats;
+                ((c->snapshot_format & FP_SNAPSHOT_DAT) ? 1 : 0) +
+                ((c->snapshot_format & FP_SNAPSHOT_VTI) ? 1 : 0);
+  /* summary, balance and snapshot tables with their sidecars, manifest,
+   * the .pvd series, plus the snapshots */
+  out->files = 7.0 + (double)c->n_snapshot_times * formats;
 }
 
 double fp_resources_available_memory(void)

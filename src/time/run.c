@@ -6,6 +6,7 @@
 #include <fpentropy/fv/operator.h>
 #include <fpentropy/io/output.h>
 #include <fpentropy/time/resources.h>
+#include <fpentropy/io/vti.h>
 #include <fpentropy/time/run.h>
 #include <fpentropy/fv/stationary.h>
 #include <fpentropy/core/version.h>
@@ -46,6 +47,7 @@ typedef struct run_context {
   size_t n_times;
   double *times;           /* union of output and snapshot times */
   size_t snapshots_written;
+  double *vti_times;       /* times of the .vti snapshots so far (snapshots.pvd) */
   size_t negative_rows;    /* outputs with min p < 0 */
   double worst_residual, worst_residual_a7, worst_split; /* relative to scale */
   double min_face_sigma;
@@ -63,6 +65,7 @@ static void run_context_free(run_context *r)
   free(r->dpdt_dense);
   free(r->p_ss);
   free(r->times);
+  free(r->vti_times);
   free(r->names);
 }
 
@@ -136,16 +139,56 @@ static int open_tables(run_context *r, fp_error *err)
   snprintf(preamble, sizeof preamble, "case %s; %s; columns documented in docs/balance.md",
            r->c->path, versions);
   char *path = NULL;
-  int rc = fp_output_dir_path(r->out, "balance.csv", &path, err);
+  int rc = fp_output_dir_path(r->out, "balance.json", &path, err); /* the table's sidecar */
+  free(path);
+  path = NULL;
+  if (rc == FP_OK) rc = fp_output_dir_path(r->out, "balance.csv", &path, err);
   if (rc == FP_OK) rc = fp_output_table_create(path, names, n, preamble, &r->table, err);
   free(path);
   if (rc != FP_OK || r->c->n_snapshot_times == 0) return rc;
   static const char *const snap_names[] = {"index", "t"};
-  rc = fp_output_dir_path(r->out, "snapshots.csv", &path, err);
+  rc = fp_output_dir_path(r->out, "snapshots.json", &path, err);
+  free(path);
+  path = NULL;
+  if (rc == FP_OK) rc = fp_output_dir_path(r->out, "snapshots.csv", &path, err);
   if (rc == FP_OK)
-    rc = fp_output_table_create(path, snap_names, 2, "snapshot_<index>.vtk / .dat hold the fields at t",
+    rc = fp_output_table_create(path, snap_names, 2, "snapshot_<index>.vtk / .vti / .dat hold the fields at t",
                                 &r->snap_index, err);
   free(path);
+  return rc;
+}
+
+/* snapshot_NNNN.vti, then snapshots.pvd rewritten with every .vti so far (ParaView opens
+ * the run as one animation, an unfinished one too). */
+static int write_vti(run_context *r, double t, const fp_grid *g, const fp_output_field *fields,
+                     size_t nfields, const fp_output_vector *current, fp_error *err)
+{
+  size_t n = r->snapshots_written + 1;
+  double *times = realloc(r->vti_times, n * sizeof *times);
+  char **names = calloc(n, sizeof *names);
+  char *path = NULL;
+  if (times) r->vti_times = times;
+  int rc = times && names ? FP_OK : fp_fail(err, FP_ERR_NOMEM, "out of memory for a snapshot");
+  for (size_t i = 0; i < n && rc == FP_OK; i++) {
+    names[i] = malloc(48);
+    if (!names[i]) rc = fp_fail(err, FP_ERR_NOMEM, "out of memory for a snapshot");
+    else snprintf(names[i], 48, "snapshot_%04zu.vti", i);
+  }
+  if (rc == FP_OK) {
+    r->vti_times[n - 1] = t;
+    rc = fp_output_dir_path(r->out, names[n - 1], &path, err);
+  }
+  if (rc == FP_OK) rc = fp_output_write_vti(path, g, t, fields, nfields, current, err);
+  free(path);
+  path = NULL;
+  /* The manifest lists the time series once; later snapshots rewrite it. */
+  if (rc == FP_OK)
+    rc = n == 1 ? fp_output_dir_path(r->out, "snapshots.pvd", &path, err)
+                : fp_output_join(r->dir, "snapshots.pvd", &path, err);
+  if (rc == FP_OK) rc = fp_output_write_pvd(path, r->vti_times, (const char *const *)names, n, err);
+  free(path);
+  for (size_t i = 0; names && i < n; i++) free(names[i]);
+  free(names);
   return rc;
 }
 
@@ -180,6 +223,7 @@ static int write_snapshot(run_context *r, double t, const double *p, fp_error *e
     free(path);
     path = NULL;
   }
+  if (rc == FP_OK && (r->c->snapshot_format & FP_SNAPSHOT_VTI)) rc = write_vti(r, t, g, fields, 3, &current, err);
   if (rc == FP_OK && (r->c->snapshot_format & FP_SNAPSHOT_DAT)) {
     for (int k = 0; k < dim; k++) fields[nfields++] = (fp_output_field){current_names[k], current.values[k]};
     snprintf(name, sizeof name, "snapshot_%04zu.dat", r->snapshots_written);

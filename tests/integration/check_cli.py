@@ -102,8 +102,12 @@ def run_case(binary, case, sets, exact_tol):
             check(kl_err / kl_size <= exact_tol, f"kl against closed form: {kl_err / kl_size:.2e} <= {exact_tol}")
             l1 = max(r["l1_error"] for r in rows)
             check(l1 <= exact_tol, f"L1 error against closed form {l1:.2e} <= {exact_tol}")
-        snaps = glob.glob(os.path.join(out, "snapshot_*.vtk"))
-        check(len(snaps) >= 1 or "output.snapshots=0" in sets, f"{len(snaps)} VTK snapshots written")
+        snaps = glob.glob(os.path.join(out, "snapshot_*.vti"))
+        check(len(snaps) >= 1 or "output.snapshots=0" in sets, f"{len(snaps)} VTK (.vti) snapshots written")
+        if snaps:
+            with open(os.path.join(out, "snapshots.pvd")) as f:
+                listed = f.read().count("<DataSet ")
+            check(listed == len(snaps), f"snapshots.pvd lists the {len(snaps)} .vti files ({listed})")
         check(not glob.glob(os.path.join(out, "*.partial")), "no .partial files after success")
 
 

@@ -121,8 +121,8 @@ def stale(fp, base, tmp):
     check(code == 0, f"rerun: exit {code} ({err.strip()})")
     names = sorted(os.listdir(d))
     snaps = [n for n in names if n.startswith("snapshot_0")]
-    check(snaps == ["snapshot_0000.dat", "snapshot_0000.vtk", "snapshot_0001.dat",
-                    "snapshot_0001.vtk"], f"only the rerun's snapshots remain: {snaps}")
+    check(snaps == ["snapshot_0000.dat", "snapshot_0000.vti", "snapshot_0001.dat",
+                    "snapshot_0001.vti"], f"only the rerun's snapshots remain: {snaps}")
     check("notes.txt" in names, "a file the runs did not write is kept")
     with open(os.path.join(d, "manifest.txt")) as f:
         listed = {line.strip() for line in f if not line.startswith("#")}

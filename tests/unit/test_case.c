@@ -291,7 +291,7 @@ static void test_defaults(void **state)
   assert_int_equal(c->n_snapshot_times, 5);
   assert_close(c->snapshot_times[1], 0.25, 0, 0);
   assert_close(c->snapshot_times[4], 1.0, 0, 0);
-  assert_int_equal(c->snapshot_format, FP_SNAPSHOT_VTK | FP_SNAPSHOT_DAT);
+  assert_int_equal(c->snapshot_format, FP_SNAPSHOT_VTI | FP_SNAPSHOT_DAT); /* the default */
 
   /* The printed case shows the set keys with their lines and the defaults. */
   FILE *f = tmpfile();

@@ -313,12 +313,23 @@ static void test_table_preamble_abort_and_names(void **state)
   path_in(fx, "b.csv", path, sizeof path);
   snprintf(partial, sizeof partial, "%s.partial", path);
 
-  /* A preamble becomes '#' lines before the header. */
-  assert_int_equal(fp_output_table_create(path, names, 2, "fpentropy 0.1.0\ncase ou.ini", &t,
+  /* A preamble goes to the sidecar b.json, written at commit; the CSV
+   * starts with its header (pandas.read_csv defaults). */
+  char sidecar[300];
+  path_in(fx, "b.json", sidecar, sizeof sidecar);
+  assert_int_equal(fp_output_table_create(path, names, 2, "fpentropy 0.1.0\ncase \"ou\".ini", &t,
                                           &err), FP_OK);
   assert_int_equal(fp_output_table_append(t, (double[]){0.25, 1.5}, 2, &err), FP_OK);
+  assert_false(exists(sidecar));
   assert_int_equal(fp_output_table_commit(&t, &err), FP_OK);
-  assert_file_equals(path, "# fpentropy 0.1.0\n# case ou.ini\nt,D_KL\n0.25,1.5\n");
+  assert_file_equals(path, "t,D_KL\n0.25,1.5\n");
+  assert_file_equals(sidecar, "{\n  \"file\": \"b.csv\",\n  \"comment\": [\n    \"fpentropy 0.1.0\",\n"
+                              "    \"case \\\"ou\\\".ini\"\n  ],\n  \"columns\": [\"t\", \"D_KL\"]\n}\n");
+  char *sc = NULL;
+  assert_int_equal(fp_output_sidecar_path("dir/x.y", &sc, &err), FP_OK);
+  assert_string_equal(sc, "dir/x.y.json");
+  free(sc);
+  remove(sidecar);
 
   /* Abort keeping the partial (interrupted run): the old complete file is
    * untouched, the rows so far are in the .partial. */
@@ -326,7 +337,7 @@ static void test_table_preamble_abort_and_names(void **state)
   assert_int_equal(fp_output_table_append(t, (double[]){1.0, 2.0}, 2, &err), FP_OK);
   fp_output_table_abort(&t, true);
   assert_null(t);
-  assert_file_equals(path, "# fpentropy 0.1.0\n# case ou.ini\nt,D_KL\n0.25,1.5\n");
+  assert_file_equals(path, "t,D_KL\n0.25,1.5\n");
   assert_file_equals(partial, "t,D_KL\n1,2\n");
 
   /* Abort without keeping: the partial goes, the old file stays. */

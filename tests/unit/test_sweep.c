@@ -269,11 +269,15 @@ static void test_gather(void **state)
     fail_msg("gather: %s", err.message);
   assert_int_equal(rows, 3);
   assert_string_equal(read_text(out),
-                      "# sweep of x\n# line 2\n"
                       "point,domain.cells,policy.policies,t,kl,extra\n"
                       "cells=8_policies=a_x_1,8,a:x=1,0,1.5,\n"
                       "cells=8_policies=a_x_1,8,a:x=1,1,0.25,\n"
                       "cells=16_policies=b,16,b,0,2,\"q,1\"\n");
+  /* the preamble is in the sidecar sweep.json */
+  snprintf(path, sizeof path, "%s/sweep.json", dir);
+  assert_string_equal(read_text(path), "{\n  \"file\": \"sweep.csv\",\n  \"comment\": [\n"
+                                       "    \"sweep of x\",\n    \"line 2\"\n  ]\n}\n");
+  remove(path);
   /* a done point whose table is missing is an error naming it */
   assert_int_equal(fp_sweep_point_finish(&p->points[2], FP_SWEEP_DONE, 0, 0, NULL, &err), FP_OK);
   snprintf(path, sizeof path, "%s/%s/balance.csv", dir, p->points[2].name);

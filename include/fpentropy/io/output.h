@@ -136,10 +136,25 @@ int fp_output_dir_close(fp_output_dir **d, fp_error *err);
  * row leaves the file with whole rows only. */
 typedef struct fp_output_table fp_output_table; /* opaque */
 
+/* The metadata sidecar of a CSV table: every table starts with its header
+ * line, so that pandas.read_csv() and numpy.genfromtxt(names=True) read it
+ * with their defaults; what describes the table (case, versions, units) goes
+ * into "<stem>.json" beside "<stem>.csv":
+ *     {"file": "<stem>.csv", "comment": ["line", ...], "columns": [...]}
+ * ("columns" only where given).  fp_output_sidecar_path() sets *out to that
+ * name for `table_path` (".csv" replaced by ".json", else ".json" appended;
+ * free() it).  fp_output_sidecar_write() writes it atomically; `comment`'s
+ * lines become the array's strings; columns may be NULL.
+ * Return FP_OK; FP_ERR_ARG (NULL or empty path); FP_ERR_IO; FP_ERR_NOMEM. */
+int fp_output_sidecar_path(const char *table_path, char **out, fp_error *err);
+int fp_output_sidecar_write(const char *table_path, const char *comment,
+                            const char *const *columns, size_t ncols, fp_error *err);
+
 /* Create the table `path` with `ncols` >= 1 columns called names[0..ncols-1]
- * (copied).  `preamble` (may be NULL) is written before the header as
- * comment lines, each prefixed with "# " (readers: pandas comment='#',
- * numpy.genfromtxt(comments='#', ...)); pass NULL for a plain CSV.
+ * (copied).  `preamble` (may be NULL) is the table's description: it goes,
+ * with the column names, into the sidecar "<stem>.json" written when the
+ * table is committed (see fp_output_sidecar_write()); the CSV itself starts
+ * with its header line.
  * Returns FP_OK; FP_ERR_ARG (NULL, no columns, a name not allowed or
  * repeated - the message names it); FP_ERR_IO; FP_ERR_NOMEM.
  * Ownership: end *out with fp_output_table_commit() or fp_output_table_abort(). */

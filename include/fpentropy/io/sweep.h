@@ -161,7 +161,9 @@ size_t fp_sweep_manifest_apply(const fp_sweep_manifest *m, fp_sweep_plan *plan);
  * (one column per axis, named by the key), then the table's fields copied
  * byte for byte.  The table columns are the union over the points in order
  * of first appearance; a column a point lacks is left empty.  `preamble`
- * (may be NULL) becomes "# " comment lines.  Written atomically to out_path;
+ * (may be NULL) goes to the sidecar "<stem>.json" (fp_output_sidecar_write();
+ * the CSV starts with its header line; `fpentropy sweep` passes NULL, since
+ * "sweep.json" is its manifest).  Written atomically to out_path;
  * *rows (may be NULL) receives the number of data rows.
  * Returns FP_OK; FP_ERR_IO (a table cannot be read: the message names it);
  * FP_ERR_ARG (a row has more fields than its header); FP_ERR_NOMEM. */

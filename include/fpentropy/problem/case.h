@@ -65,6 +65,7 @@ typedef enum fp_preconditioner_kind {
 /* Snapshot file formats (bit flags). */
 #define FP_SNAPSHOT_VTK 1u /* legacy VTK STRUCTURED_POINTS, ASCII (ParaView) */
 #define FP_SNAPSHOT_DAT 2u /* whitespace columns with '#' header (numpy, gnuplot) */
+#define FP_SNAPSHOT_VTI 4u /* VTK XML image data, binary, zlib (ParaView; + snapshots.pvd) */
 
 /* Where one resolved key came from (for the run summary). */
 typedef struct fp_case_entry {
