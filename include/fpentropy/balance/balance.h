@@ -29,6 +29,8 @@
 #ifndef FPENTROPY_BALANCE_H
 #define FPENTROPY_BALANCE_H
 
+#include <fpentropy/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -77,17 +79,17 @@ typedef struct fp_balance fp_balance; /* opaque */
 /* A workspace for operator `op` (which must outlive it); every column comes
  * from the operator's faces or edges.
  * Errors: FP_ERR_ARG (NULL), FP_ERR_NOMEM.  Ownership: fp_balance_destroy(). */
-int fp_balance_create(fp_operator *op, fp_balance **out, fp_error *err);
+FP_API int fp_balance_create(fp_operator *op, fp_balance **out, fp_error *err);
 
 /* Release a workspace; NULL and *b == NULL are no-ops; sets *b to NULL. */
-void fp_balance_destroy(fp_balance **b);
+FP_API void fp_balance_destroy(fp_balance **b);
 
 /* Evaluate every column at time t (the operator must be assembled at t).
  *   p      density (ncells);   q  reference density (ncells, > 0);
  *   dpdt_dense  CVODE's dense-output derivative at t (NULL: dkl_dt_fd = NAN);
  *   p_ss   stationary density of the frozen dynamics (NULL: no split).
  * Errors: FP_ERR_NUMERIC if a column is not finite. */
-int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q,
+FP_API int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q,
                        const double *dpdt_dense, const double *p_ss, fp_balance_row *row,
                        fp_error *err);
 
@@ -97,9 +99,9 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
  *               face (edge) term F_f X_f |f| / |V| (>= 0 cell by cell);
  *   log_ratio:  log(p/q) per cell.
  * Pointers stay valid until the workspace is destroyed. */
-const double *fp_balance_current(const fp_balance *b);
-const double *fp_balance_production(const fp_balance *b);
-const double *fp_balance_log_ratio(const fp_balance *b);
+FP_API const double *fp_balance_current(const fp_balance *b);
+FP_API const double *fp_balance_production(const fp_balance *b);
+FP_API const double *fp_balance_log_ratio(const fp_balance *b);
 
 #ifdef __cplusplus
 }

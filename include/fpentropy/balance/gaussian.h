@@ -36,6 +36,8 @@
 #ifndef FPENTROPY_GAUSSIAN_H
 #define FPENTROPY_GAUSSIAN_H
 
+#include <fpentropy/export.h>
+
 #include <stddef.h>
 
 #include <fpentropy/problem/grid.h>
@@ -61,11 +63,11 @@ typedef struct fp_gaussian {
 /* log N(x; mean, cov) at the point x[0..dim-1].
  * Returns FP_OK, or FP_ERR_ARG (NULL pointer, dim outside 1..3, cov not
  * symmetric positive definite, non-finite entries). */
-int fp_gaussian_log_density(const fp_gaussian *g, const double x[FP_MAX_DIM], double *out,
+FP_API int fp_gaussian_log_density(const fp_gaussian *g, const double x[FP_MAX_DIM], double *out,
                             fp_error *err);
 
 /* N(x; mean, cov); same arguments and errors as fp_gaussian_log_density(). */
-int fp_gaussian_density(const fp_gaussian *g, const double x[FP_MAX_DIM], double *out,
+FP_API int fp_gaussian_density(const fp_gaussian *g, const double x[FP_MAX_DIM], double *out,
                         fp_error *err);
 
 /* Fill values[0..grid->ncells-1] with the density at the cell centres (grid
@@ -73,18 +75,18 @@ int fp_gaussian_density(const fp_gaussian *g, const double x[FP_MAX_DIM], double
  * accurate as a cell average).  `grid` must have been through fp_grid_init()
  * and have grid->dim == g->dim.  values is caller-owned.
  * Returns FP_OK or FP_ERR_ARG (NULL, dimension mismatch, bad covariance). */
-int fp_gaussian_fill_grid(const fp_gaussian *g, const fp_grid *grid, double *values,
+FP_API int fp_gaussian_fill_grid(const fp_gaussian *g, const fp_grid *grid, double *values,
                           fp_error *err);
 
 /* D_KL(p || q) = 1/2 [tr(Sq^-1 Sp) + (mq - mp)^T Sq^-1 (mq - mp) - d
  *                     + ln(det Sq / det Sp)]  (nats).
  * Returns FP_OK or FP_ERR_ARG (NULL, dimensions differ, covariance not SPD). */
-int fp_gaussian_kl(const fp_gaussian *p, const fp_gaussian *q, double *out, fp_error *err);
+FP_API int fp_gaussian_kl(const fp_gaussian *p, const fp_gaussian *q, double *out, fp_error *err);
 
 /* d/dt D_KL(p(t) || q) for fixed q, given dpdt = (dm/dt, dS/dt) of p:
  *   1/2 [tr(Sq^-1 S') - 2 (mq - m)^T Sq^-1 m' - tr(Sp^-1 S')].
  * Returns FP_OK or FP_ERR_ARG (as fp_gaussian_kl, plus dpdt->dim mismatch). */
-int fp_gaussian_kl_rate(const fp_gaussian *p, const fp_gaussian *dpdt, const fp_gaussian *q,
+FP_API int fp_gaussian_kl_rate(const fp_gaussian *p, const fp_gaussian *dpdt, const fp_gaussian *q,
                         double *out, fp_error *err);
 
 /* ----------------------------------------------------------------------- */
@@ -110,13 +112,13 @@ typedef struct fp_gaussian_frozen {
  * FP_ERR_UNSUPPORTED when A is not stable (the message gives the offending
  * eigenvalue), i.e. there is no stationary density; FP_ERR_NUMERIC when the
  * eigenvalue computation fails or the system is numerically singular. */
-int fp_gaussian_stationary(const fp_gaussian_frozen *f, fp_gaussian *pss, fp_error *err);
+FP_API int fp_gaussian_stationary(const fp_gaussian_frozen *f, fp_gaussian *pss, fp_error *err);
 
 /* Total entropy production at p = N(m, S) under the frozen dynamics f:
  *   sigma_tot = E_p[v^T D^-1 v],  v(x) = J/p = M x + k,
  *   M = -A + D S^-1,  k = c - D S^-1 m.
  * Returns FP_OK or FP_ERR_ARG (NULL, dims differ, S or D not SPD). */
-int fp_gaussian_sigma_tot(const fp_gaussian_frozen *f, const fp_gaussian *p, double *out,
+FP_API int fp_gaussian_sigma_tot(const fp_gaussian_frozen *f, const fp_gaussian *p, double *out,
                           fp_error *err);
 
 /* The paper's "housekeeping" remainder (A.12) for q_ref = N(mq, Sq):
@@ -124,7 +126,7 @@ int fp_gaussian_sigma_tot(const fp_gaussian_frozen *f, const fp_gaussian *p, dou
  * so that d/dt D_KL(p || q_ref) = -sigma_tot + q_hk.  It has no sign and is
  * not the Hatano-Sasa housekeeping term (see fp_gaussian_hatano_sasa()).
  * Returns FP_OK or FP_ERR_ARG (as fp_gaussian_sigma_tot, plus q_ref). */
-int fp_gaussian_q_hk(const fp_gaussian_frozen *f, const fp_gaussian *p,
+FP_API int fp_gaussian_q_hk(const fp_gaussian_frozen *f, const fp_gaussian *p,
                      const fp_gaussian *q_ref, double *out, fp_error *err);
 
 /* The standard (Hatano-Sasa / Esposito-Van den Broeck) split of sigma_tot,
@@ -136,7 +138,7 @@ int fp_gaussian_q_hk(const fp_gaussian_frozen *f, const fp_gaussian *p,
  * Both are >= 0 and sigma_tot = sigma_hk + sigma_na.  Either output pointer
  * may be NULL.
  * Returns FP_OK or FP_ERR_ARG (NULL inputs, dims differ, a matrix not SPD). */
-int fp_gaussian_hatano_sasa(const fp_gaussian_frozen *f, const fp_gaussian *p,
+FP_API int fp_gaussian_hatano_sasa(const fp_gaussian_frozen *f, const fp_gaussian *p,
                             const fp_gaussian *pss, double *sigma_hk, double *sigma_na,
                             fp_error *err);
 
@@ -167,7 +169,7 @@ typedef struct fp_gaussian_model {
 /* Evaluate the callbacks of `model` at time t into *out.
  * Returns FP_OK or FP_ERR_ARG (NULL, bad dim, missing D, a callback failed or
  * returned non-finite values, D(t) not SPD). */
-int fp_gaussian_model_frozen(const fp_gaussian_model *model, double t, fp_gaussian_frozen *out,
+FP_API int fp_gaussian_model_frozen(const fp_gaussian_model *model, double t, fp_gaussian_frozen *out,
                              fp_error *err);
 
 typedef struct fp_gaussian_ou fp_gaussian_ou; /* opaque */
@@ -184,7 +186,7 @@ typedef struct fp_gaussian_ou fp_gaussian_ou; /* opaque */
  * Returns FP_OK; FP_ERR_ARG (invalid model: dim, missing D, non-finite
  * entries, S0 not SPD, D(t0) not SPD or c/D failing at t0); FP_ERR_NOMEM.
  * Ownership: destroy *out with fp_gaussian_ou_destroy(). */
-int fp_gaussian_ou_create(const fp_gaussian_model *model, fp_gaussian_ou **out, fp_error *err);
+FP_API int fp_gaussian_ou_create(const fp_gaussian_model *model, fp_gaussian_ou **out, fp_error *err);
 
 /* The moments at time t >= t0 in *p and, if dpdt is not NULL, their time
  * derivatives (m', S') at t in *dpdt (computed from the right-hand side, not
@@ -196,14 +198,14 @@ int fp_gaussian_ou_create(const fp_gaussian_model *model, fp_gaussian_ou **out, 
  * integration failed, a callback failed, or the covariance lost definiteness
  * - the message says which).  After FP_ERR_SOLVER the next call restarts
  * from t0. */
-int fp_gaussian_ou_at(fp_gaussian_ou *sol, double t, fp_gaussian *p, fp_gaussian *dpdt,
+FP_API int fp_gaussian_ou_at(fp_gaussian_ou *sol, double t, fp_gaussian *p, fp_gaussian *dpdt,
                       fp_error *err);
 
 /* The model the object was created from (owned by sol). */
-const fp_gaussian_model *fp_gaussian_ou_model(const fp_gaussian_ou *sol);
+FP_API const fp_gaussian_model *fp_gaussian_ou_model(const fp_gaussian_ou *sol);
 
 /* Destroy *sol and set it to NULL.  NULL or *sol == NULL is a no-op. */
-void fp_gaussian_ou_destroy(fp_gaussian_ou **sol);
+FP_API void fp_gaussian_ou_destroy(fp_gaussian_ou **sol);
 
 /* ----------------------------------------------------------------------- */
 /* Grid norms                                                               */
@@ -213,7 +215,7 @@ void fp_gaussian_ou_destroy(fp_gaussian_ou **sol);
  * of two densities stored in grid order (e.g. a numerical solution and
  * fp_gaussian_fill_grid()).  Returns NaN if an argument is NULL or an entry
  * is NaN, so that a broken comparison cannot pass as small. */
-double fp_gaussian_l1_distance(const fp_grid *grid, const double *p, const double *q);
+FP_API double fp_gaussian_l1_distance(const fp_grid *grid, const double *p, const double *q);
 
 #ifdef __cplusplus
 }

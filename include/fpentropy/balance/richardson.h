@@ -18,6 +18,8 @@
 #ifndef FPENTROPY_RICHARDSON_H
 #define FPENTROPY_RICHARDSON_H
 
+#include <fpentropy/export.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -26,16 +28,16 @@ extern "C" {
  * (q_fine - q_coarse) / (ratio^order - 1), ratio = h_coarse / h_fine > 1.
  * For ratio 2 and order 2: (q_fine - q_coarse) / 3.  NaN for ratio <= 1 or
  * order <= 0. */
-double fp_richardson_error(double q_fine, double q_coarse, double ratio, double order);
+FP_API double fp_richardson_error(double q_fine, double q_coarse, double ratio, double order);
 
 /* Richardson-extrapolated value q_fine + fp_richardson_error(): for ratio 2
  * and order 2, (4 q_fine - q_coarse) / 3. */
-double fp_richardson_value(double q_fine, double q_coarse, double ratio, double order);
+FP_API double fp_richardson_value(double q_fine, double q_coarse, double ratio, double order);
 
 /* Observed order from three grids with spacings h, ratio h, ratio^2 h:
  * log(|q_coarse - q_mid| / |q_mid - q_fine|) / log(ratio).  NaN when a
  * difference is 0 or the arguments are not finite. */
-double fp_richardson_order(double q_fine, double q_mid, double q_coarse, double ratio);
+FP_API double fp_richardson_order(double q_fine, double q_mid, double q_coarse, double ratio);
 
 typedef enum fp_richardson_verdict {
   FP_RICHARDSON_RELIABLE = 0, /* observed order within the tolerance of the assumed one */
@@ -46,7 +48,7 @@ typedef enum fp_richardson_verdict {
 } fp_richardson_verdict;
 
 /* Short name of a verdict ("ok", "noise", "order", "oscillating"). */
-const char *fp_richardson_verdict_name(fp_richardson_verdict v);
+FP_API const char *fp_richardson_verdict_name(fp_richardson_verdict v);
 
 /* Assess a three-grid sequence against the assumed `order`: *observed (may
  * be NULL) receives fp_richardson_order() (NaN for noise).  A fine
@@ -54,7 +56,7 @@ const char *fp_richardson_verdict_name(fp_richardson_verdict v);
  * round-off, time-integration error) gives NOISE.  Otherwise differences of
  * opposite sign give OSCILLATING, an observed order outside
  * [order - tolerance, order + tolerance] ORDER_OFF, else RELIABLE. */
-fp_richardson_verdict fp_richardson_assess(double q_fine, double q_mid, double q_coarse,
+FP_API fp_richardson_verdict fp_richardson_assess(double q_fine, double q_mid, double q_coarse,
                                            double ratio, double order, double tolerance,
                                            double noise, double *observed);
 

@@ -11,6 +11,8 @@
 #ifndef FPENTROPY_VERIFY_H
 #define FPENTROPY_VERIFY_H
 
+#include <fpentropy/export.h>
+
 #include <stdio.h>
 
 #include <fpentropy/problem/case.h>
@@ -48,31 +50,31 @@ typedef struct fp_verify_report fp_verify_report;
  * report whenever one could be made: also when the run failed (then it has a
  * FAIL line "run" and the run's status is returned).  Returns FP_OK, the
  * run's error, FP_ERR_ARG, FP_ERR_NOMEM.  Ownership: fp_verify_report_destroy(). */
-int fp_verify_run(const fp_case *c, const fp_run_options *options, fp_verify_report **out,
+FP_API int fp_verify_run(const fp_case *c, const fp_run_options *options, fp_verify_report **out,
                   fp_error *err);
 
 /* Release a report; NULL and *r == NULL are no-ops; sets *r to NULL. */
-void fp_verify_report_destroy(fp_verify_report **r);
+FP_API void fp_verify_report_destroy(fp_verify_report **r);
 
 /* Counts, the number of lines, the i-th line (NULL past the end), and the
  * header ("fpentropy verify CASE: N output times, ...").  NULL-safe. */
-fp_verify_summary fp_verify_report_summary(const fp_verify_report *r);
-size_t fp_verify_report_count(const fp_verify_report *r);
-const fp_verify_check *fp_verify_report_check(const fp_verify_report *r, size_t i);
-const char *fp_verify_report_header(const fp_verify_report *r);
+FP_API fp_verify_summary fp_verify_report_summary(const fp_verify_report *r);
+FP_API size_t fp_verify_report_count(const fp_verify_report *r);
+FP_API const fp_verify_check *fp_verify_report_check(const fp_verify_report *r, size_t i);
+FP_API const char *fp_verify_report_header(const fp_verify_report *r);
 
 /* "PASS", "FAIL" or "INFO". */
-const char *fp_verdict_name(fp_verdict v);
+FP_API const char *fp_verdict_name(fp_verdict v);
 
 /* Write the report as `fpentropy verify` prints it: "# header", one
  * "VERDICT  name  detail" line per check, "# N checks, M failed: PASS|FAIL".
  * Returns FP_OK, FP_ERR_ARG or FP_ERR_IO. */
-int fp_verify_report_write(const fp_verify_report *r, FILE *f, fp_error *err);
+FP_API int fp_verify_report_write(const fp_verify_report *r, FILE *f, fp_error *err);
 
 /* fp_verify_run() + fp_verify_report_write() to `report` (and nothing else).
  * Returns the run's status (or FP_ERR_IO when the report cannot be written);
  * the verdict is in *summary. */
-int fp_verify_case(const fp_case *c, const fp_run_options *options, FILE *report,
+FP_API int fp_verify_case(const fp_case *c, const fp_run_options *options, FILE *report,
                    fp_verify_summary *summary, fp_error *err);
 
 #ifdef __cplusplus

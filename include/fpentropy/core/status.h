@@ -16,6 +16,8 @@
 #ifndef FPENTROPY_STATUS_H
 #define FPENTROPY_STATUS_H
 
+#include <fpentropy/export.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -47,10 +49,10 @@ typedef struct fp_error {
 
 /* The fixed text of a status code ("unknown status" for values outside the
  * list).  The returned string is static; do not free it. Thread-safe. */
-const char *fp_strerror(int code);
+FP_API const char *fp_strerror(int code);
 
 /* Reset a report to FP_OK with an empty message.  NULL is a no-op. */
-void fp_error_clear(fp_error *err);
+FP_API void fp_error_clear(fp_error *err);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,8 @@
 #ifndef FPENTROPY_VERSION_H
 #define FPENTROPY_VERSION_H
 
+#include <fpentropy/export.h>
+
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -10,11 +12,11 @@ extern "C" {
 #endif
 
 /* "fpentropy X.Y.Z" */
-const char *fp_version(void);
+FP_API const char *fp_version(void);
 
 /* Write one line naming the versions of fpentropy, SUNDIALS and GSL (the
  * headers it was built with) and FFTW (the library it runs with) into buf. */
-void fp_library_versions(char *buf, size_t size);
+FP_API void fp_library_versions(char *buf, size_t size);
 
 #ifdef __cplusplus
 }

@@ -29,6 +29,8 @@
 #ifndef FPENTROPY_OPERATOR_H
 #define FPENTROPY_OPERATOR_H
 
+#include <fpentropy/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -79,68 +81,68 @@ typedef struct fp_csr_view {
  * coefficient is not finite at some face (the message gives the point),
  * FP_ERR_NOMEM, FP_ERR_UNSUPPORTED for more than 2^32 - 1 cells.
  * Ownership: fp_operator_destroy(). */
-int fp_operator_create_on(const fp_grid *grid, const fp_field_spec *fields, fp_operator **out,
+FP_API int fp_operator_create_on(const fp_grid *grid, const fp_field_spec *fields, fp_operator **out,
                           fp_error *err);
 
 /* The same on the grid and fields of case `c` (which must outlive it). */
-int fp_operator_create(const fp_case *c, fp_operator **out, fp_error *err);
+FP_API int fp_operator_create(const fp_case *c, fp_operator **out, fp_error *err);
 
 /* Release an operator; NULL and *op == NULL are no-ops; sets *op to NULL. */
-void fp_operator_destroy(fp_operator **op);
+FP_API void fp_operator_destroy(fp_operator **op);
 
 /* The field spec the operator was built from (its expressions are the
  * caller's), e.g. for a balance workspace of the same dynamics. */
-const fp_field_spec *fp_operator_field_spec(const fp_operator *op);
+FP_API const fp_field_spec *fp_operator_field_spec(const fp_operator *op);
 
 /* The grid the operator was built on (owned by op). */
-const fp_grid *fp_operator_grid(const fp_operator *op);
+FP_API const fp_grid *fp_operator_grid(const fp_operator *op);
 
 /* True when the fields refer to t (L must be reassembled for each new t). */
-bool fp_operator_time_dependent(const fp_operator *op);
+FP_API bool fp_operator_time_dependent(const fp_operator *op);
 
 /* True when every flux is two-point (always, since the full-tensor scheme
  * is two-point on Selling's offsets): L is then an M-matrix. */
-bool fp_operator_two_point(const fp_operator *op);
+FP_API bool fp_operator_two_point(const fp_operator *op);
 
 /* True for a full tensor D (off-diagonal entries, dim >= 2): the faces are
  * then edges between a cell and its 3^d - 1 neighbours (docs/scheme.md). */
-bool fp_operator_full_tensor(const fp_operator *op);
+FP_API bool fp_operator_full_tensor(const fp_operator *op);
 
 /* Make L = L(t).  A no-op for time-independent fields or when already at t.
  * Evaluates the case's expressions at every face (not thread-safe). */
-int fp_operator_assemble(fp_operator *op, double t, fp_error *err);
+FP_API int fp_operator_assemble(fp_operator *op, double t, fp_error *err);
 
 /* The time of the last assembly. */
-double fp_operator_time(const fp_operator *op);
+FP_API double fp_operator_time(const fp_operator *op);
 
 /* dpdt = L p (at the assembled time), evaluated in flux form: the face
  * fluxes first, then dp_i/dt = sum_k (F_below - F_above) / h_k, so mass is
  * conserved to the round-off of the differences.  p and dpdt have ncells
  * entries and must not overlap.  Uses a buffer inside op: one thread per
  * operator. */
-void fp_operator_apply(fp_operator *op, const double *p, double *dpdt);
+FP_API void fp_operator_apply(fp_operator *op, const double *p, double *dpdt);
 
 /* flux[f] = F_f for every face (fp_operator_faces().count entries). */
-void fp_operator_face_fluxes(const fp_operator *op, const double *p, double *flux);
+FP_API void fp_operator_face_fluxes(const fp_operator *op, const double *p, double *flux);
 
 /* F_f from the face view (every flux is two-point: faces for diagonal D,
  * Selling edges for a full tensor). */
-double fp_operator_two_point_flux(const fp_face_view *faces, size_t f, const double *p);
+FP_API double fp_operator_two_point_flux(const fp_face_view *faces, size_t f, const double *p);
 
 /* Read-only views of the faces and of L at the last assembly (pointers into
  * op, valid until it is reassembled or destroyed). */
-void fp_operator_faces(const fp_operator *op, fp_face_view *view);
-void fp_operator_matrix(const fp_operator *op, fp_csr_view *view);
+FP_API void fp_operator_faces(const fp_operator *op, fp_face_view *view);
+FP_API void fp_operator_matrix(const fp_operator *op, fp_csr_view *view);
 
 /* Lower and upper bandwidth of L (for band solvers). */
-void fp_operator_bandwidth(const fp_operator *op, size_t *lower, size_t *upper);
+FP_API void fp_operator_bandwidth(const fp_operator *op, size_t *lower, size_t *upper);
 
 /* Mean of D_kk over the faces of each axis (for constant-coefficient
  * preconditioners). */
-void fp_operator_mean_diffusion(const fp_operator *op, double mean_D[FP_MAX_DIM]);
+FP_API void fp_operator_mean_diffusion(const fp_operator *op, double mean_D[FP_MAX_DIM]);
 
 /* B(z) = z / (e^z - 1), B(0) = 1, evaluated without cancellation or overflow. */
-double fp_bernoulli(double z);
+FP_API double fp_bernoulli(double z);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,8 @@
 #ifndef FPENTROPY_SELLING_H
 #define FPENTROPY_SELLING_H
 
+#include <fpentropy/export.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -32,10 +34,10 @@ typedef struct fp_selling {
  * not const only because C17 cannot pass double[3][3] as const double[3][3]).  Returns 0, or
  * -1 when M is not positive definite or not finite (the reduction would not
  * end). */
-int fp_selling_decompose(double M[3][3], int dim, fp_selling *out);
+FP_API int fp_selling_decompose(double M[3][3], int dim, fp_selling *out);
 
 /* The weight of offset e (either sign) in the decomposition, 0 if absent. */
-double fp_selling_weight(const fp_selling *s, const int e[3]);
+FP_API double fp_selling_weight(const fp_selling *s, const int e[3]);
 
 #ifdef __cplusplus
 }

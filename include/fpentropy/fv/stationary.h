@@ -21,6 +21,8 @@
 #ifndef FPENTROPY_STATIONARY_H
 #define FPENTROPY_STATIONARY_H
 
+#include <fpentropy/export.h>
+
 #include <fpentropy/fv/operator.h>
 #include <fpentropy/core/status.h>
 
@@ -33,7 +35,7 @@ extern "C" {
  * maximum).  Errors: FP_ERR_UNSUPPORTED with an absorbing boundary,
  * FP_ERR_NUMERIC if KLU finds the system singular or the solution has a
  * negative entry beyond round-off (the message says where). */
-int fp_stationary_solve(fp_operator *op, const double *hint, double *p_ss,
+FP_API int fp_stationary_solve(fp_operator *op, const double *hint, double *p_ss,
                         double *residual, fp_error *err);
 
 #ifdef __cplusplus

@@ -34,6 +34,8 @@
 #ifndef FPENTROPY_OUTPUT_H
 #define FPENTROPY_OUTPUT_H
 
+#include <fpentropy/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -60,14 +62,14 @@ typedef struct fp_output_file fp_output_file; /* opaque */
  * the partial file; the message names it and gives the system's reason);
  * FP_ERR_NOMEM.  Ownership: *out must be ended by exactly one of
  * fp_output_file_commit() or fp_output_file_abort(). */
-int fp_output_file_open(const char *path, fp_output_file **out, fp_error *err);
+FP_API int fp_output_file_open(const char *path, fp_output_file **out, fp_error *err);
 
 /* The stream to write to (owned by f; do not fclose it).  Write errors need
  * not be checked call by call: they are sticky and make the commit fail. */
-FILE *fp_output_file_stream(fp_output_file *f);
+FP_API FILE *fp_output_file_stream(fp_output_file *f);
 
 /* The final path (owned by f). */
-const char *fp_output_file_path(const fp_output_file *f);
+FP_API const char *fp_output_file_path(const fp_output_file *f);
 
 /* Finish: check the stream for earlier write errors, fflush, fsync, fclose,
  * then rename "<path>.partial" onto <path> (and fsync the directory, best
@@ -75,11 +77,11 @@ const char *fp_output_file_path(const fp_output_file *f);
  * Always consumes *f and sets it to NULL.  On failure the partial file is
  * removed and any earlier file at <path> is left as it was.
  * Returns FP_OK or FP_ERR_IO (the message names the failing step). */
-int fp_output_file_commit(fp_output_file **f, fp_error *err);
+FP_API int fp_output_file_commit(fp_output_file **f, fp_error *err);
 
 /* Give up: close and remove "<path>.partial", leaving <path> as it was.
  * Consumes *f and sets it to NULL; NULL or *f == NULL is a no-op. */
-void fp_output_file_abort(fp_output_file **f);
+FP_API void fp_output_file_abort(fp_output_file **f);
 
 /* ----------------------------------------------------------------------- */
 /* Directories and paths                                                    */
@@ -90,12 +92,12 @@ void fp_output_file_abort(fp_output_file **f);
  * Returns FP_OK; FP_ERR_ARG (NULL or empty); FP_ERR_IO with a message naming
  * the component that could not be created and why (e.g. it exists as a
  * regular file); FP_ERR_NOMEM. */
-int fp_output_mkdir(const char *path, fp_error *err);
+FP_API int fp_output_mkdir(const char *path, fp_error *err);
 
 /* *out = dir + "/" + name (no doubled '/' when dir ends with one; just name
  * when dir is NULL or empty).  Returns FP_OK, FP_ERR_ARG or FP_ERR_NOMEM.
  * Ownership: the caller free()s *out. */
-int fp_output_join(const char *dir, const char *name, char **out, fp_error *err);
+FP_API int fp_output_join(const char *dir, const char *name, char **out, fp_error *err);
 
 /* An output directory held by one run.  fp_output_dir_open() creates it
  * (mkdir -p), takes an exclusive flock(2) on it for as long as the handle
@@ -110,15 +112,15 @@ int fp_output_join(const char *dir, const char *name, char **out, fp_error *err)
  * run, cannot create or clean; the message says which). */
 #define FP_OUTPUT_MANIFEST "manifest.txt"
 typedef struct fp_output_dir fp_output_dir; /* opaque */
-int fp_output_dir_open(const char *path, fp_output_dir **out, fp_error *err);
+FP_API int fp_output_dir_open(const char *path, fp_output_dir **out, fp_error *err);
 
 /* Record `name` in the manifest and set *out = dir + "/" + name (the caller
  * free()s it).  Returns FP_OK, FP_ERR_ARG, FP_ERR_NOMEM or FP_ERR_IO. */
-int fp_output_dir_path(fp_output_dir *d, const char *name, char **out, fp_error *err);
+FP_API int fp_output_dir_path(fp_output_dir *d, const char *name, char **out, fp_error *err);
 
 /* Close the manifest and release the lock.  Returns FP_OK or FP_ERR_IO when
  * the manifest could not be written completely; *d is always consumed. */
-int fp_output_dir_close(fp_output_dir **d, fp_error *err);
+FP_API int fp_output_dir_close(fp_output_dir **d, fp_error *err);
 
 /* ----------------------------------------------------------------------- */
 /* CSV tables (balance.csv)                                                 */
@@ -146,8 +148,8 @@ typedef struct fp_output_table fp_output_table; /* opaque */
  * free() it).  fp_output_sidecar_write() writes it atomically; `comment`'s
  * lines become the array's strings; columns may be NULL.
  * Return FP_OK; FP_ERR_ARG (NULL or empty path); FP_ERR_IO; FP_ERR_NOMEM. */
-int fp_output_sidecar_path(const char *table_path, char **out, fp_error *err);
-int fp_output_sidecar_write(const char *table_path, const char *comment,
+FP_API int fp_output_sidecar_path(const char *table_path, char **out, fp_error *err);
+FP_API int fp_output_sidecar_write(const char *table_path, const char *comment,
                             const char *const *columns, size_t ncols, fp_error *err);
 
 /* Create the table `path` with `ncols` >= 1 columns called names[0..ncols-1]
@@ -158,7 +160,7 @@ int fp_output_sidecar_write(const char *table_path, const char *comment,
  * Returns FP_OK; FP_ERR_ARG (NULL, no columns, a name not allowed or
  * repeated - the message names it); FP_ERR_IO; FP_ERR_NOMEM.
  * Ownership: end *out with fp_output_table_commit() or fp_output_table_abort(). */
-int fp_output_table_create(const char *path, const char *const *names, size_t ncols,
+FP_API int fp_output_table_create(const char *path, const char *const *names, size_t ncols,
                            const char *preamble, fp_output_table **out, fp_error *err);
 
 /* Append one row of `n` values (n must equal the column count), printed
@@ -168,23 +170,23 @@ int fp_output_table_create(const char *path, const char *const *names, size_t nc
  * and the 1-based row, and nothing of the row is written; the table stays
  * usable); FP_ERR_IO (write failed; the table is then failed and only abort
  * or a failing commit remain). */
-int fp_output_table_append(fp_output_table *t, const double *values, size_t n, fp_error *err);
+FP_API int fp_output_table_append(fp_output_table *t, const double *values, size_t n, fp_error *err);
 
 /* Number of rows appended so far (0 for NULL). */
-size_t fp_output_table_rows(const fp_output_table *t);
+FP_API size_t fp_output_table_rows(const fp_output_table *t);
 
 /* Number of columns (0 for NULL). */
-size_t fp_output_table_columns(const fp_output_table *t);
+FP_API size_t fp_output_table_columns(const fp_output_table *t);
 
 /* Make the table final under its name (see fp_output_file_commit()).
  * Consumes *t and sets it to NULL.  Returns FP_OK or FP_ERR_IO. */
-int fp_output_table_commit(fp_output_table **t, fp_error *err);
+FP_API int fp_output_table_commit(fp_output_table **t, fp_error *err);
 
 /* Stop without committing.  keep_partial = false removes "<path>.partial";
  * true flushes and keeps it (complete rows only) for diagnosis, e.g. after an
  * interruption.  Consumes *t and sets it to NULL; NULL or *t == NULL is a
  * no-op. */
-void fp_output_table_abort(fp_output_table **t, bool keep_partial);
+FP_API void fp_output_table_abort(fp_output_table **t, bool keep_partial);
 
 /* ----------------------------------------------------------------------- */
 /* Snapshots of fields on a grid                                            */
@@ -225,7 +227,7 @@ typedef struct fp_output_vector {
  * vector, a NULL values pointer, bad or repeated names); FP_ERR_NUMERIC (a
  * value is not finite: the message names field, cell and coordinates);
  * FP_ERR_IO; FP_ERR_NOMEM. */
-int fp_output_write_vtk(const char *path, const fp_grid *grid, const char *title,
+FP_API int fp_output_write_vtk(const char *path, const fp_grid *grid, const char *title,
                         const fp_output_field *fields, size_t nfields,
                         const fp_output_vector *vector, fp_error *err);
 
@@ -237,7 +239,7 @@ int fp_output_write_vtk(const char *path, const fp_grid *grid, const char *title
  * plane k).  numpy.loadtxt() reads it as is; numpy.genfromtxt(names=True)
  * takes the column names from the first line.
  * Written atomically.  Returns as fp_output_write_vtk() (nfields >= 1). */
-int fp_output_write_dat(const char *path, const fp_grid *grid, const char *title,
+FP_API int fp_output_write_dat(const char *path, const fp_grid *grid, const char *title,
                         const fp_output_field *fields, size_t nfields, fp_error *err);
 
 #ifdef __cplusplus

@@ -25,6 +25,8 @@
 #ifndef FPENTROPY_SWEEP_H
 #define FPENTROPY_SWEEP_H
 
+#include <fpentropy/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,8 +54,8 @@ typedef struct fp_sweep_axis {
  * values, both ends included) or "KEY=log:start:stop:num" (evenly spaced in
  * log; start and stop > 0).  Returns FP_OK or FP_ERR_ARG with a message
  * naming the spec.  Ownership: fp_sweep_axis_clear(). */
-int fp_sweep_axis_parse(const char *spec, fp_sweep_axis *axis, fp_error *err);
-void fp_sweep_axis_clear(fp_sweep_axis *axis);
+FP_API int fp_sweep_axis_parse(const char *spec, fp_sweep_axis *axis, fp_error *err);
+FP_API void fp_sweep_axis_clear(fp_sweep_axis *axis);
 
 typedef enum fp_sweep_status {
   FP_SWEEP_PENDING = 0, /* not run (or its run left nothing complete) */
@@ -63,7 +65,7 @@ typedef enum fp_sweep_status {
 } fp_sweep_status;
 
 /* "pending", "done", "failed", "interrupted". */
-const char *fp_sweep_status_name(fp_sweep_status s);
+FP_API const char *fp_sweep_status_name(fp_sweep_status s);
 
 typedef struct fp_sweep_point {
   char *name;        /* directory name (owned, unique in the plan) */
@@ -89,25 +91,25 @@ typedef struct fp_sweep_plan {
  * Returns FP_OK; FP_ERR_ARG (a bad spec, a key given twice, zip lengths
  * differ, too many points, two points with identical parameters);
  * FP_ERR_NOMEM.  Ownership: fp_sweep_plan_destroy(). */
-int fp_sweep_plan_create(const char *const *specs, size_t nspecs, bool zip, fp_sweep_plan **out,
+FP_API int fp_sweep_plan_create(const char *const *specs, size_t nspecs, bool zip, fp_sweep_plan **out,
                          fp_error *err);
-void fp_sweep_plan_destroy(fp_sweep_plan **plan);
+FP_API void fp_sweep_plan_destroy(fp_sweep_plan **plan);
 
 /* Index of the point called `name`, or plan->npoints if there is none. */
-size_t fp_sweep_plan_find(const fp_sweep_plan *plan, const char *name);
+FP_API size_t fp_sweep_plan_find(const fp_sweep_plan *plan, const char *name);
 
 /* Record the end of a point's run (error: NULL or the message; copied). */
-int fp_sweep_point_finish(fp_sweep_point *pt, fp_sweep_status status, int exit_code, double seconds,
+FP_API int fp_sweep_point_finish(fp_sweep_point *pt, fp_sweep_status status, int exit_code, double seconds,
                           const char *error, fp_error *err);
 
 #define FP_SWEEP_HASH_INIT UINT64_C(14695981039346656037)
 
 /* FNV-1a (64 bit) of n bytes, continuing from h (start with FP_SWEEP_HASH_INIT). */
-uint64_t fp_sweep_hash(uint64_t h, const void *data, size_t n);
+FP_API uint64_t fp_sweep_hash(uint64_t h, const void *data, size_t n);
 
 /* Continue hash *h with the bytes of the file at `path`.
  * Returns FP_OK or FP_ERR_IO (the message names the file). */
-int fp_sweep_hash_file(const char *path, uint64_t *h, fp_error *err);
+FP_API int fp_sweep_hash_file(const char *path, uint64_t *h, fp_error *err);
 
 /* What the manifest records besides the points. */
 typedef struct fp_sweep_meta {
@@ -124,7 +126,7 @@ typedef struct fp_sweep_meta {
  *    "points": [{"name": ..., "params": {key: value, ...}, "status": ...,
  *                "exit_code": ..., "seconds": ..., "error": ...}, ...]}
  * Returns FP_OK, FP_ERR_IO or FP_ERR_NOMEM. */
-int fp_sweep_manifest_write(const char *path, const fp_sweep_plan *plan, const fp_sweep_meta *meta,
+FP_API int fp_sweep_manifest_write(const char *path, const fp_sweep_plan *plan, const fp_sweep_meta *meta,
                             fp_error *err);
 
 /* A manifest read back: its metadata and one record per point. */
@@ -147,12 +149,12 @@ typedef struct fp_sweep_manifest {
  * Returns FP_OK; FP_ERR_IO (cannot read); FP_ERR_ARG (not valid JSON or
  * not a sweep manifest: the message says where); FP_ERR_NOMEM.
  * Ownership: fp_sweep_manifest_destroy(). */
-int fp_sweep_manifest_read(const char *path, fp_sweep_manifest **out, fp_error *err);
-void fp_sweep_manifest_destroy(fp_sweep_manifest **m);
+FP_API int fp_sweep_manifest_read(const char *path, fp_sweep_manifest **out, fp_error *err);
+FP_API void fp_sweep_manifest_destroy(fp_sweep_manifest **m);
 
 /* Copy the status, exit code, seconds and error of every record onto the
  * plan's point of the same name; returns the number of points matched. */
-size_t fp_sweep_manifest_apply(const fp_sweep_manifest *m, fp_sweep_plan *plan);
+FP_API size_t fp_sweep_manifest_apply(const fp_sweep_manifest *m, fp_sweep_plan *plan);
 
 /* Gather the tidy table: for every point whose status is DONE, in plan
  * order, read "<dir>/<point name>/<table>" (a CSV file; '#' comment lines
@@ -167,7 +169,7 @@ size_t fp_sweep_manifest_apply(const fp_sweep_manifest *m, fp_sweep_plan *plan);
  * *rows (may be NULL) receives the number of data rows.
  * Returns FP_OK; FP_ERR_IO (a table cannot be read: the message names it);
  * FP_ERR_ARG (a row has more fields than its header); FP_ERR_NOMEM. */
-int fp_sweep_gather(const fp_sweep_plan *plan, const char *dir, const char *table,
+FP_API int fp_sweep_gather(const fp_sweep_plan *plan, const char *dir, const char *table,
                     const char *preamble, const char *out_path, size_t *rows, fp_error *err);
 
 #ifdef __cplusplus

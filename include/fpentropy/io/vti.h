@@ -3,6 +3,8 @@
 #ifndef FPENTROPY_VTI_H
 #define FPENTROPY_VTI_H
 
+#include <fpentropy/export.h>
+
 #include <fpentropy/core/status.h>
 #include <fpentropy/io/output.h>
 #include <fpentropy/problem/grid.h>
@@ -14,7 +16,7 @@ extern "C" {
 #endif
 
 /* Whether fp_output_write_vti() compresses (the library was built with zlib). */
-bool fp_output_vti_compressed(void);
+FP_API bool fp_output_vti_compressed(void);
 
 /* Write a VTK XML ImageData file (VTKFile version 1.0, byte order of the
  * host, header_type UInt64), readable by ParaView, VisIt, VTK and meshio:
@@ -30,7 +32,7 @@ bool fp_output_vti_compressed(void);
  * not initialised, no fields and no vector, a NULL values pointer, a name
  * not allowed or repeated); FP_ERR_NUMERIC (a value is not finite: the
  * message names field and cell); FP_ERR_IO; FP_ERR_NOMEM. */
-int fp_output_write_vti(const char *path, const fp_grid *grid, double t,
+FP_API int fp_output_write_vti(const char *path, const fp_grid *grid, double t,
                         const fp_output_field *fields, size_t nfields,
                         const fp_output_vector *vector, fp_error *err);
 
@@ -39,7 +41,7 @@ int fp_output_write_vti(const char *path, const fp_grid *grid, double t,
  * times[0..n-1]: ParaView opens it as one animation.  n may be 0.
  * Written atomically.  Returns FP_OK; FP_ERR_ARG (NULL path, or NULL arrays
  * with n > 0); FP_ERR_IO; FP_ERR_NOMEM. */
-int fp_output_write_pvd(const char *path, const double *times, const char *const *files,
+FP_API int fp_output_write_pvd(const char *path, const double *times, const char *const *files,
                         size_t n, fp_error *err);
 
 #ifdef __cplusplus

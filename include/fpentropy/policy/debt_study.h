@@ -30,6 +30,8 @@
 #ifndef FPENTROPY_DEBT_STUDY_H
 #define FPENTROPY_DEBT_STUDY_H
 
+#include <fpentropy/export.h>
+
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,7 +61,7 @@ typedef enum fp_debt_family {
 } fp_debt_family;
 
 /* "none", "abrupt", "variance", "gradual". */
-const char *fp_debt_family_name(fp_debt_family f);
+FP_API const char *fp_debt_family_name(fp_debt_family f);
 
 /* One realised path; index t = 1..T (index 0 unused). */
 typedef struct fp_debt_path {
@@ -77,14 +79,14 @@ typedef struct fp_debt_path {
 extern const gsl_rng_type *fp_debt_rng_type;
 
 /* A 64-bit seed from (seed, block, cell, rep) by splitmix64 mixing. */
-uint64_t fp_debt_rng_seed(uint64_t seed, unsigned block, unsigned cell, unsigned rep);
+FP_API uint64_t fp_debt_rng_seed(uint64_t seed, unsigned block, unsigned cell, unsigned rep);
 
 /* Draw one path: the regime draws first (onset uniforms at t > 20 until the
  * onset, then the shift draws), then per period 10 x's and 10 eps's.
  * Families: none (beta = 0, sigma^2 = 1), abrupt (beta += N(0, 2^2) at tau),
  * variance (sigma^2 *= U(3, 6) at tau), gradual (beta += N(0, 0.15^2) at
  * every t >= tau). */
-void fp_debt_path_generate(fp_debt_family family, double p_shift, gsl_rng *r, fp_debt_path *out);
+FP_API void fp_debt_path_generate(fp_debt_family family, double p_shift, gsl_rng *r, fp_debt_path *out);
 
 /* The policies of the study, in output order. */
 typedef enum fp_debt_policy_id {
@@ -100,7 +102,7 @@ typedef enum fp_debt_policy_id {
 } fp_debt_policy_id;
 
 /* "debt", "proxy", "calendar", "cusum", "alarm", "calendar5", ... */
-const char *fp_debt_policy_name(fp_debt_policy_id id);
+FP_API const char *fp_debt_policy_name(fp_debt_policy_id id);
 
 /* One row's settings. */
 typedef struct fp_debt_row_settings {
@@ -141,29 +143,29 @@ typedef struct fp_debt_row_policies fp_debt_row_policies;
 /* Make the policies of a row's settings.  Errors: FP_ERR_ARG (bad settings
  * or spec), FP_ERR_NOMEM.  Ownership: fp_debt_row_policies_destroy(), which
  * accepts NULL and sets *p to NULL. */
-int fp_debt_row_policies_create(const fp_debt_row_settings *s, fp_debt_row_policies **out,
+FP_API int fp_debt_row_policies_create(const fp_debt_row_settings *s, fp_debt_row_policies **out,
                                 fp_error *err);
-void fp_debt_row_policies_destroy(fp_debt_row_policies **p);
+FP_API void fp_debt_row_policies_destroy(fp_debt_row_policies **p);
 /* The spec of policy `id` (NULL when not in the row). */
-const char *fp_debt_row_policy_spec(const fp_debt_row_policies *p, fp_debt_policy_id id);
+FP_API const char *fp_debt_row_policy_spec(const fp_debt_row_policies *p, fp_debt_policy_id id);
 
 /* Run every policy of the row on `path` (fact sheet sections 4-7 and 9).
  * traces (may be NULL) is an array of FP_DEBT_POL_COUNT traces.
  * Returns FP_OK or the first error (NIG numerics, a policy error). */
-int fp_debt_run_path(const fp_debt_path *path, const fp_debt_row_settings *s,
+FP_API int fp_debt_run_path(const fp_debt_path *path, const fp_debt_row_settings *s,
                      fp_debt_row_policies *pol, fp_debt_rep *out, fp_debt_trace *traces,
                      fp_error *err);
 
 /* Staleness of a deployed posterior q (retrained at r, 0 = never) at period
  * t with shadow s: none 0; abrupt and variance [onset <= t and onset > r];
  * gradual [|m_s - m_q| > 0.5 sqrt(b0/(a0 k0))] with the prior (0,1,2,1). */
-int fp_debt_stale(fp_debt_family f, size_t onset, size_t t, size_t r, const fp_nig *s,
+FP_API int fp_debt_stale(fp_debt_family f, size_t onset, size_t t, size_t r, const fp_nig *s,
                   const fp_nig *q);
 
 /* Emissions from `npaths` pilot paths per family in `families` (p = 0.05,
  * deployment frozen at the prior, every t pooled by the world regime G_t),
  * with path j of family f drawn from fp_debt_rng_seed(seed, block, f, j). */
-int fp_debt_pilot_emissions(uint64_t seed, unsigned block, const fp_debt_family *families,
+FP_API int fp_debt_pilot_emissions(uint64_t seed, unsigned block, const fp_debt_family *families,
                             size_t nfamilies, size_t npaths, fp_debt_emissions *out,
                             fp_error *err);
 
@@ -195,14 +197,14 @@ typedef struct fp_debt_study_options {
  * cells.csv, wins.csv, summary.txt (docs/cli.md).  *wall_s receives the wall
  * time (may be NULL).  Returns FP_OK, FP_ERR_INTERRUPTED (finished cells
  * kept), FP_ERR_IO, or an error of a row. */
-int fp_debt_study_run(const fp_debt_study_options *opt, const char *dir, double *wall_s,
+FP_API int fp_debt_study_run(const fp_debt_study_options *opt, const char *dir, double *wall_s,
                       fp_error *err);
 
 /* Write trace.csv of one path (family, p, kappa, rep of the main block with
  * `seed`, the main block's settings and emissions) for every main-block
  * policy: policy,t,onset,Z,D,g,d,e,statistic,threshold,decision,executed,
  * cumulative_loss. */
-int fp_debt_trace_write(uint64_t seed, fp_debt_family family, double p_shift, double kappa,
+FP_API int fp_debt_trace_write(uint64_t seed, fp_debt_family family, double p_shift, double kappa,
                         unsigned rep, const char *path, fp_error *err);
 
 #ifdef __cplusplus

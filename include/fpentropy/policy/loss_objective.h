@@ -26,6 +26,8 @@
 #ifndef FPENTROPY_LOSS_OBJECTIVE_H
 #define FPENTROPY_LOSS_OBJECTIVE_H
 
+#include <fpentropy/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -39,7 +41,7 @@ extern "C" {
 
 /* C_alpha(schedule) directly from pe (schedule[0] is ignored: f_0 is always trained at 0);
  * *n_retrains (may be NULL) receives #{t >= 1 : schedule[t]}. */
-double fp_loss_objective(const double *pe, size_t T, double alpha, const bool *schedule,
+FP_API double fp_loss_objective(const double *pe, size_t T, double alpha, const bool *schedule,
                          size_t *n_retrains);
 
 typedef struct fp_loss_problem {
@@ -54,24 +56,24 @@ typedef struct fp_loss_problem {
  * may be NULL: the policies then see divergence 0) at times t (may be NULL).  pe, K and t
  * must outlive the problem (the divergence signals point into K).
  * Returns FP_OK, FP_ERR_ARG (T < 2, non-finite pe) or FP_ERR_NOMEM. */
-int fp_loss_problem_init(const double *pe, const double *K, const double *t, size_t T,
+FP_API int fp_loss_problem_init(const double *pe, const double *K, const double *t, size_t T,
                          fp_loss_problem *out, fp_error *err);
-void fp_loss_problem_clear(fp_loss_problem *lp);
+FP_API void fp_loss_problem_clear(fp_loss_problem *lp);
 
 /* The schedule minimising C_alpha (schedule may be NULL) and its cost. */
-int fp_loss_oracle(const fp_loss_problem *lp, double alpha, bool *schedule, double *cost,
+FP_API int fp_loss_oracle(const fp_loss_problem *lp, double alpha, bool *schedule, double *cost,
                    size_t *n_retrains, fp_error *err);
 
 /* Run `policy` on the problem (loss and divergence channels as above) and score its schedule
  * with C_alpha. */
-int fp_loss_policy_run(fp_policy *policy, const fp_loss_problem *lp, double alpha, bool *schedule,
+FP_API int fp_loss_policy_run(fp_policy *policy, const fp_loss_problem *lp, double alpha, bool *schedule,
                        double *cost, size_t *n_retrains, fp_error *err);
 
 /* out ((T-first)^2) = pe[first.., first..]: the problem whose initial model is f_first. */
-void fp_loss_submatrix(const double *pe, size_t T, size_t first, double *out);
+FP_API void fp_loss_submatrix(const double *pe, size_t T, size_t first, double *out);
 
 /* Trapezoid area under cost(alpha) over n >= 2 increasing alphas (paper 001's AUC). */
-double fp_loss_auc(const double *alpha, const double *cost, size_t n);
+FP_API double fp_loss_auc(const double *alpha, const double *cost, size_t n);
 
 /* UPF (paper 001, Section 4; docs/streams.md states the choices).
  *   offline   w >= 2: periods 0..w-1 are offline; every pe[i][j], i <= j < w, is known (a model
@@ -119,7 +121,7 @@ typedef struct fp_upf_options {
  * scores z (T; may be NULL: 0) at retrain cost alpha; schedule (T) receives
  * the retrains.  Returns FP_OK, FP_ERR_ARG (bad options or sizes), a fit's
  * error, FP_ERR_NOMEM. */
-int fp_upf_run(const double *pe, size_t T, const double *z, double alpha, const fp_upf_options *o,
+FP_API int fp_upf_run(const double *pe, size_t T, const double *z, double alpha, const fp_upf_options *o,
                bool *schedule, fp_error *err);
 
 #ifdef __cplusplus

@@ -29,6 +29,8 @@
 #ifndef FPENTROPY_NIG_H
 #define FPENTROPY_NIG_H
 
+#include <fpentropy/export.h>
+
 #include <stddef.h>
 
 #include <fpentropy/core/status.h>
@@ -46,13 +48,13 @@ typedef struct fp_nig {
 
 /* Set *out to NIG(m, k, a, b) with its cached values.  Requires k, a, b > 0
  * and finite m.  Returns FP_OK, FP_ERR_ARG or FP_ERR_NUMERIC. */
-int fp_nig_init(double m, double k, double a, double b, fp_nig *out, fp_error *err);
+FP_API int fp_nig_init(double m, double k, double a, double b, fp_nig *out, fp_error *err);
 
 /* The conjugate update of *post with the n points (x[i], y[i]) (in place;
  * n = 0 leaves it unchanged).  Returns FP_OK, FP_ERR_ARG (NULL with n > 0,
  * non-finite data) or FP_ERR_NUMERIC (b' not positive: cannot happen with
  * exact arithmetic, guarded against rounding). */
-int fp_nig_update(fp_nig *post, const double *x, const double *y, size_t n, fp_error *err);
+FP_API int fp_nig_update(fp_nig *post, const double *x, const double *y, size_t n, fp_error *err);
 
 /* mean_i ln f(y[i] | x[i]) under the posterior predictive of *post:
  *   ln f = ln t_nu(z) - ln s,  nu = 2a,  s^2 = (b/a)(1 + x^2/k),
@@ -60,11 +62,11 @@ int fp_nig_update(fp_nig *post, const double *x, const double *y, size_t n, fp_e
  *   ln t_nu(z) = lnG((nu+1)/2) - lnG(nu/2) - ln(nu pi)/2
  *                - (nu+1)/2 ln(1 + z^2/nu).
  * n >= 1; no checks (hot path). */
-double fp_nig_log_score(const fp_nig *post, const double *x, const double *y, size_t n);
+FP_API double fp_nig_log_score(const fp_nig *post, const double *x, const double *y, size_t n);
 
 /* KL(p || q) in closed form (above), not clipped: rounding can leave it a
  * few ulps below 0 for p == q (the study clips with max(D, 0) as Katz). */
-double fp_nig_kl(const fp_nig *p, const fp_nig *q);
+FP_API double fp_nig_kl(const fp_nig *p, const fp_nig *q);
 
 #ifdef __cplusplus
 }

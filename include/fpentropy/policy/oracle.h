@@ -29,6 +29,8 @@
 #ifndef FPENTROPY_ORACLE_H
 #define FPENTROPY_ORACLE_H
 
+#include <fpentropy/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -43,7 +45,7 @@ extern "C" {
  * NULL) and *out (count, mismatch integral and cost of that schedule, as
  * fp_retrain_evaluate() gives them).  Returns FP_OK, FP_ERR_ARG (invalid
  * problem or c) or FP_ERR_NOMEM. */
-int fp_oracle_solve(const fp_retrain_problem *pb, double c, bool *schedule,
+FP_API int fp_oracle_solve(const fp_retrain_problem *pb, double c, bool *schedule,
                     fp_retrain_cost *out, fp_error *err);
 
 /* One point of an oracle sweep. */
@@ -61,7 +63,7 @@ typedef struct fp_pareto_point {
  * achievable (#retrains, mismatch integral) pairs: a Pareto frontier, up to
  * the counts that no c selects (non-convex parts).  Returns FP_OK, FP_ERR_ARG or
  * FP_ERR_NOMEM. */
-int fp_oracle_pareto(const fp_retrain_problem *pb, const double *c, size_t nc,
+FP_API int fp_oracle_pareto(const fp_retrain_problem *pb, const double *c, size_t nc,
                      fp_pareto_point *out, fp_error *err);
 
 #ifdef __cplusplus

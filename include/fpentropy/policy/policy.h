@@ -39,6 +39,8 @@
 #ifndef FPENTROPY_POLICY_H
 #define FPENTROPY_POLICY_H
 
+#include <fpentropy/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -135,26 +137,26 @@ typedef struct fp_policy_type {
 } fp_policy_type;
 
 /* The built-in types (docs/policies.md). */
-extern const fp_policy_type fp_policy_type_none;
-extern const fp_policy_type fp_policy_type_calendar;
-extern const fp_policy_type fp_policy_type_threshold;
-extern const fp_policy_type fp_policy_type_alarm;
-extern const fp_policy_type fp_policy_type_cusum;
-extern const fp_policy_type fp_policy_type_performance;
-extern const fp_policy_type fp_policy_type_debt;
+FP_API extern const fp_policy_type fp_policy_type_none;
+FP_API extern const fp_policy_type fp_policy_type_calendar;
+FP_API extern const fp_policy_type fp_policy_type_threshold;
+FP_API extern const fp_policy_type fp_policy_type_alarm;
+FP_API extern const fp_policy_type fp_policy_type_cusum;
+FP_API extern const fp_policy_type fp_policy_type_performance;
+FP_API extern const fp_policy_type fp_policy_type_debt;
 
 /* Registry: the number of built-in types, the i-th (NULL past the end), and
  * the one called `name` (NULL when unknown). */
-size_t fp_policy_type_count(void);
-const fp_policy_type *fp_policy_type_at(size_t i);
-const fp_policy_type *fp_policy_type_find(const char *name);
+FP_API size_t fp_policy_type_count(void);
+FP_API const fp_policy_type *fp_policy_type_at(size_t i);
+FP_API const fp_policy_type *fp_policy_type_find(const char *name);
 
 /* Write the help text of one type (name != NULL) or of every built-in type
  * (name == NULL) to `out`: the spec syntax, each type's summary and source,
  * and one line per parameter (key, kind, default or "required", range,
  * help).  The library writes only where the caller says.
  * Returns FP_OK, FP_ERR_ARG (NULL stream, unknown name) or FP_ERR_IO. */
-int fp_policy_help(FILE *out, const char *name, fp_error *err);
+FP_API int fp_policy_help(FILE *out, const char *name, fp_error *err);
 
 /* ----------------------------------------------------------------------- */
 /* Policies                                                                 */
@@ -172,40 +174,40 @@ typedef struct fp_policy fp_policy; /* opaque */
  * required value, and the type's own checks (e.g. debt without emissions);
  * FP_ERR_IO when a file the spec names cannot be read; FP_ERR_NOMEM.
  * Ownership: the caller ends *out with fp_policy_destroy(). */
-int fp_policy_create(const char *spec, fp_policy **out, fp_error *err);
+FP_API int fp_policy_create(const char *spec, fp_policy **out, fp_error *err);
 
 /* The same from a type descriptor (built-in or the caller's own) and the
  * parameter part of a spec ("key=value,..."; NULL or "" for all defaults). */
-int fp_policy_create_type(const fp_policy_type *type, const char *params, fp_policy **out,
+FP_API int fp_policy_create_type(const fp_policy_type *type, const char *params, fp_policy **out,
                           fp_error *err);
 
 /* Release a policy; NULL and *p == NULL are no-ops; sets *p to NULL. */
-void fp_policy_destroy(fp_policy **p);
+FP_API void fp_policy_destroy(fp_policy **p);
 
 /* Feed one period and get the decision in *retrain.  When it is true the
  * policy has already reset itself (new deployment spell).
  * Returns FP_OK; FP_ERR_ARG (NULL arguments, non-finite divergence or loss,
  * a loss-based rule given no loss; *retrain is left unchanged); FP_ERR_NOMEM. */
-int fp_policy_observe(fp_policy *p, const fp_policy_obs *obs, bool *retrain, fp_error *err);
+FP_API int fp_policy_observe(fp_policy *p, const fp_policy_obs *obs, bool *retrain, fp_error *err);
 
 /* External reset: start a new deployment spell now (the same reset the
  * policy applies itself when it decides to retrain).  NULL is a no-op. */
-void fp_policy_reset(fp_policy *p);
+FP_API void fp_policy_reset(fp_policy *p);
 
 /* The statistic the last decision used and the threshold it was compared
  * with, as they were at the decision (before any reset); NAN before the first
  * observation or when the rule has none.  Either pointer may be NULL. */
-void fp_policy_last(const fp_policy *p, double *statistic, double *threshold);
+FP_API void fp_policy_last(const fp_policy *p, double *statistic, double *threshold);
 
 /* The canonical spec: the type name and every parameter in table order with
  * its resolved value (defaults filled in, reals in the shortest form that
  * reads back exactly), e.g. "cusum:k_ref=0,h=2,signal=auto".  Feeding it to
  * fp_policy_create() gives an identical policy.  Owned by p. */
-const char *fp_policy_spec(const fp_policy *p);
+FP_API const char *fp_policy_spec(const fp_policy *p);
 
 /* The type name and descriptor of p. */
-const char *fp_policy_name(const fp_policy *p);
-const fp_policy_type *fp_policy_get_type(const fp_policy *p);
+FP_API const char *fp_policy_name(const fp_policy *p);
+FP_API const fp_policy_type *fp_policy_get_type(const fp_policy *p);
 
 /* ----------------------------------------------------------------------- */
 /* Learning-debt filter: emissions and their calibration                   */
@@ -237,7 +239,7 @@ typedef struct fp_debt_emissions {
  *   - stable class with no sample: FP_ERR_ARG (nothing to anchor the filter).
  * Returns FP_OK; FP_ERR_ARG (NULL arrays with n > 0, n == 0, a label other
  * than 0/1, a non-finite divergence). */
-int fp_debt_calibrate(const double *divergence, const int *stale, size_t n,
+FP_API int fp_debt_calibrate(const double *divergence, const int *stale, size_t n,
                       fp_debt_emissions *out, fp_error *err);
 
 /* Write emissions to a small text file of "key = value" lines (mu0, sigma0,
@@ -245,7 +247,7 @@ int fp_debt_calibrate(const double *divergence, const int *stale, size_t n,
  * atomically (output.h).  `comment` (may be NULL) is written as leading '#'
  * lines, e.g. the case and command that produced the pilot series.
  * Returns FP_OK, FP_ERR_ARG (NULL, invalid emissions) or FP_ERR_IO. */
-int fp_debt_emissions_write(const char *path, const fp_debt_emissions *em,
+FP_API int fp_debt_emissions_write(const char *path, const fp_debt_emissions *em,
                             const char *comment, fp_error *err);
 
 /* Read a file written by fp_debt_emissions_write() (or by hand): mu0, sigma0,
@@ -253,7 +255,7 @@ int fp_debt_emissions_write(const char *path, const fp_debt_emissions *em,
  * lines and '#' comments are ignored; unknown or repeated keys, malformed
  * numbers, sigma <= 0 are errors naming file:line and key.
  * Returns FP_OK, FP_ERR_IO (cannot open/read) or FP_ERR_ARG. */
-int fp_debt_emissions_read(const char *path, fp_debt_emissions *out, fp_error *err);
+FP_API int fp_debt_emissions_read(const char *path, fp_debt_emissions *out, fp_error *err);
 
 /* The debt filter's one-step update (Katz 2026, B.3 v1), exposed for tests
  * and drivers that trace the filter:
@@ -261,13 +263,13 @@ int fp_debt_emissions_read(const char *path, fp_debt_emissions *out, fp_error *e
  *     rho'     = rho_pred N(y; mu1, sigma1)
  *                / max(rho_pred N(y; mu1, sigma1) + (1 - rho_pred) N(y; mu0, sigma0), 1e-12)
  * with y = sqrt(max(divergence, 0)).  Pure; no checks beyond the caller's. */
-double fp_debt_filter_update(double rho, double divergence, double hazard, double p10,
+FP_API double fp_debt_filter_update(double rho, double divergence, double hazard, double p10,
                              const fp_debt_emissions *em);
 
 /* The same update with the emission variable y given directly (the debt
  * policy's input=direct: a signal already on the emission scale, such as
  * Katz's proxy filter signal mu0 + raw sigma0, which may be negative). */
-double fp_debt_filter_update_y(double rho, double y, double hazard, double p10,
+FP_API double fp_debt_filter_update_y(double rho, double y, double hazard, double p10,
                                const fp_debt_emissions *em);
 
 #ifdef __cplusplus

@@ -16,6 +16,8 @@
 #ifndef FPENTROPY_POLICY_STUDY_H
 #define FPENTROPY_POLICY_STUDY_H
 
+#include <fpentropy/export.h>
+
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,18 +45,18 @@ typedef struct fp_density_series {
 
 /* Run case `c` once (with `options`; its on_row/on_density must be NULL) and
  * keep its densities at the output times.  Ownership: fp_density_series_clear(). */
-int fp_density_series_collect(const fp_case *c, const fp_run_options *options,
+FP_API int fp_density_series_collect(const fp_case *c, const fp_run_options *options,
                               fp_density_series *out, fp_error *err);
-void fp_density_series_clear(fp_density_series *s);
+FP_API void fp_density_series_clear(fp_density_series *s);
 
 /* K (T * T, row-major) receives KL(p(t_k) || p(t_j)) for j < k (0 on and
  * above the diagonal), with the same floored logarithms as the balance
  * columns.  Errors: FP_ERR_NUMERIC if some p(t_j) is zero in a cell where a
  * later p(t_k) is not (the reset reference must be positive). */
-int fp_mismatch_matrix(const fp_grid *g, const fp_density_series *s, double *K, fp_error *err);
+FP_API int fp_mismatch_matrix(const fp_grid *g, const fp_density_series *s, double *K, fp_error *err);
 
 /* The retraining problem of a series (pointers into s and K). */
-void fp_density_series_problem(const fp_density_series *s, const double *K,
+FP_API void fp_density_series_problem(const fp_density_series *s, const double *K,
                                fp_retrain_problem *pb);
 
 typedef struct fp_policy_study_options {
@@ -83,31 +85,31 @@ typedef struct fp_policy_study fp_policy_study;
  * when c = 0), and keep everything in *out; nothing is written.
  * Errors: FP_ERR_ARG (NULL, a bad spec: every spec is parsed before anything
  * runs, an invalid series), FP_ERR_NOMEM.  Ownership: fp_policy_study_destroy(). */
-int fp_policy_study_exact_run(const fp_density_series *s, const double *K,
+FP_API int fp_policy_study_exact_run(const fp_density_series *s, const double *K,
                               const char *const *specs, size_t nspecs,
                               const fp_policy_study_options *opt, fp_policy_study **out,
                               fp_error *err);
 
 /* Release a study; NULL and *st == NULL are no-ops; sets *st to NULL. */
-void fp_policy_study_destroy(fp_policy_study **st);
+FP_API void fp_policy_study_destroy(fp_policy_study **st);
 
 /* The number of schedules (the policies in spec order, then the oracle) and
  * the i-th (NULL past the end; owned by st); the Pareto points (*points
  * owned by st; the count is returned). */
-size_t fp_policy_study_count(const fp_policy_study *st);
-const fp_study_schedule *fp_policy_study_schedule(const fp_policy_study *st, size_t i);
-size_t fp_policy_study_pareto(const fp_policy_study *st, const fp_pareto_point **points);
+FP_API size_t fp_policy_study_count(const fp_policy_study *st);
+FP_API const fp_study_schedule *fp_policy_study_schedule(const fp_policy_study *st, size_t i);
+FP_API size_t fp_policy_study_pareto(const fp_policy_study *st, const fp_pareto_point **points);
 
 /* Write the study's files into `dir` (created if needed): policy_NN.csv per
  * policy (period,t,signal,decision,mismatch,cumulative_cost), oracle.csv,
  * policy_summary.csv, pareto.csv (when c > 0) and kl_matrix.csv (from s, K:
  * the series the study was run on).  Returns FP_OK, FP_ERR_ARG, FP_ERR_IO. */
-int fp_policy_study_write(const fp_policy_study *st, const fp_density_series *s, const double *K,
+FP_API int fp_policy_study_write(const fp_policy_study *st, const fp_density_series *s, const double *K,
                           const char *dir, fp_error *err);
 
 /* The summary table `fpentropy policy` prints (one line per schedule).
  * Returns FP_OK, FP_ERR_ARG or FP_ERR_IO. */
-int fp_policy_study_print(const fp_policy_study *st, FILE *f, fp_error *err);
+FP_API int fp_policy_study_print(const fp_policy_study *st, FILE *f, fp_error *err);
 
 /* fp_policy_study_exact_run + fp_policy_study_write + (report != NULL)
  * fp_policy_study_print.  Run every policy spec on its exact mismatch series and the oracle; write
@@ -115,7 +117,7 @@ int fp_policy_study_print(const fp_policy_study *st, FILE *f, fp_error *err);
  * cumulative_cost), oracle.csv, policy_summary.csv, pareto.csv and
  * kl_matrix.csv; print a summary table to `report` (may be NULL).
  * Errors: FP_ERR_ARG for a bad spec (before anything is written), I/O. */
-int fp_policy_study_exact(const fp_density_series *s, const double *K, const char *const *specs,
+FP_API int fp_policy_study_exact(const fp_density_series *s, const double *K, const char *const *specs,
                           size_t nspecs, const fp_policy_study_options *opt, const char *dir,
                           FILE *report, fp_error *err);
 
@@ -143,7 +145,7 @@ typedef struct fp_policy_sampled_options {
  * summary table to `report` (may be NULL).  Errors: FP_ERR_ARG (bad spec or
  * options, checked before anything runs), FP_ERR_INTERRUPTED, and those of
  * the particles, the estimator and the files. */
-int fp_policy_study_sampled(const fp_case *c, const fp_density_series *s, const double *K,
+FP_API int fp_policy_study_sampled(const fp_case *c, const fp_density_series *s, const double *K,
                             const char *const *specs, size_t nspecs,
                             const fp_policy_study_options *opt,
                             const fp_policy_sampled_options *sampled, const char *dir,
@@ -154,7 +156,7 @@ int fp_policy_study_sampled(const fp_case *c, const fp_density_series *s, const 
  * signal is the exact kl series (so == NULL) or its estimate from R replicas
  * of particles (so != NULL, so the emissions include estimation noise); the
  * stale label of period k is [exact kl_k > stale_threshold]. */
-int fp_debt_calibrate_case(const fp_case *c, const fp_density_series *s, const double *K,
+FP_API int fp_debt_calibrate_case(const fp_case *c, const fp_density_series *s, const double *K,
                            const fp_policy_sampled_options *so, double stale_threshold,
                            fp_debt_emissions *out, fp_error *err);
 

@@ -33,6 +33,8 @@
 #ifndef FPENTROPY_RETRAIN_COST_H
 #define FPENTROPY_RETRAIN_COST_H
 
+#include <fpentropy/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -72,12 +74,12 @@ typedef struct fp_retrain_cost {
 /* Check a problem: T >= 1, K non-NULL, every entry that is read finite,
  * weights >= 0 and finite, loss0 present when loss_K is.
  * Returns FP_OK or FP_ERR_ARG naming the entry. */
-int fp_retrain_problem_check(const fp_retrain_problem *pb, fp_error *err);
+FP_API int fp_retrain_problem_check(const fp_retrain_problem *pb, fp_error *err);
 
 /* The mismatch series and cost of `schedule` (T booleans) with retrain cost
  * c >= 0.  observed and mismatch (T each) may be NULL.
  * Returns FP_OK or FP_ERR_ARG. */
-int fp_retrain_evaluate(const fp_retrain_problem *pb, double c, const bool *schedule,
+FP_API int fp_retrain_evaluate(const fp_retrain_problem *pb, double c, const bool *schedule,
                         double *observed, double *mismatch, fp_retrain_cost *out,
                         fp_error *err);
 
@@ -88,7 +90,7 @@ int fp_retrain_evaluate(const fp_retrain_problem *pb, double c, const bool *sche
  * NULL) and *out exactly as fp_retrain_evaluate() would for that schedule
  * (they share the code).  Returns FP_OK, FP_ERR_ARG, or the policy's error
  * (with the period in the message). */
-int fp_policy_run_exact(fp_policy *policy, const fp_retrain_problem *pb, double c,
+FP_API int fp_policy_run_exact(fp_policy *policy, const fp_retrain_problem *pb, double c,
                         bool *schedule, double *observed, double *mismatch,
                         fp_retrain_cost *out, fp_error *err);
 
@@ -111,7 +113,7 @@ typedef int (*fp_policy_signal_fn)(void *ctx, size_t k, size_t last, double exac
  * fp_retrain_evaluate() gives them; same code).  signal == NULL is
  * fp_policy_run_exact().  Returns FP_OK, FP_ERR_ARG, or the policy's or the
  * callback's error (with the period in the message). */
-int fp_policy_run_signal(fp_policy *policy, const fp_retrain_problem *pb, double c,
+FP_API int fp_policy_run_signal(fp_policy *policy, const fp_retrain_problem *pb, double c,
                          fp_policy_signal_fn signal, void *ctx, bool *schedule,
                          double *observed, double *mismatch, fp_retrain_cost *out,
                          fp_error *err);
@@ -126,7 +128,7 @@ int fp_policy_run_signal(fp_policy *policy, const fp_retrain_problem *pb, double
  * (the analogue of Katz's materiality rule for gradual drift, eq. 9).  Z is
  * policy-specific because observed[] is.  Returns FP_OK or FP_ERR_ARG
  * (NULL, T == 0, delta_stale not finite, a non-finite observed value). */
-int fp_stale_states(const double *observed, size_t T, double delta_stale, int *Z,
+FP_API int fp_stale_states(const double *observed, size_t T, double delta_stale, int *Z,
                     fp_error *err);
 
 /* The accumulated one-step excess loss of a schedule. */
@@ -144,7 +146,7 @@ typedef struct fp_excess_loss {
  * c_churn = kappa/(1+kappa), c_wait = 1/(1+kappa).  A retrain while Z = 1 and
  * a wait while Z = 0 cost nothing.  Z[k] must be 0 or 1; kappa > 0 finite.
  * Returns FP_OK or FP_ERR_ARG. */
-int fp_excess_loss_compute(const bool *schedule, const int *Z, size_t T, double kappa,
+FP_API int fp_excess_loss_compute(const bool *schedule, const int *Z, size_t T, double kappa,
                            fp_excess_loss *out, fp_error *err);
 
 #ifdef __cplusplus

@@ -32,6 +32,8 @@
 #ifndef FPENTROPY_STREAM_H
 #define FPENTROPY_STREAM_H
 
+#include <fpentropy/export.h>
+
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -52,14 +54,14 @@ extern "C" {
  * "calendar:k=1"), "weekly" -> ("weekly", "calendar:k=7"), "NAME=SPEC" (an
  * '=' before the first ':') -> (NAME, SPEC with the aliases resolved), any
  * other text -> (text, text).  Returns FP_OK or FP_ERR_ARG (empty name or spec). */
-int fp_stream_policy_parse(const char *text, char *name, size_t name_size, char *spec,
+FP_API int fp_stream_policy_parse(const char *text, char *name, size_t name_size, char *spec,
                            size_t spec_size, fp_error *err);
 
 /* kl[i*T + j] = sum_c p_j,c |V| log(p_j,c / m_i,c), m_i the mean of the
  * densities of the window {max(0, i-window+1), .., i} (the population the
  * model of period i was trained on); logarithms floored at FP_BALANCE_FLOOR
  * as in fp_mismatch_matrix().  Returns FP_OK, FP_ERR_NUMERIC, FP_ERR_NOMEM. */
-int fp_stream_training_kl(const fp_grid *g, const double *p, size_t T, size_t window, double *kl,
+FP_API int fp_stream_training_kl(const fp_grid *g, const double *p, size_t T, size_t window, double *kl,
                           fp_error *err);
 
 /* The feature densities of a labelled case at its output times: the PDE
@@ -67,7 +69,7 @@ int fp_stream_training_kl(const fp_grid *g, const double *p, size_t T, size_t wi
  * fp_density_series_collect(), its callbacks NULL) or the density expression normalised on the grid
  * (features = density; `run` unused).  *t (T) and *p (T*ncells) are the
  * caller's to free.  Returns FP_OK or the run's error. */
-int fp_stream_densities(const fp_case *c, const fp_labels *l, const fp_run_options *run,
+FP_API int fp_stream_densities(const fp_case *c, const fp_labels *l, const fp_run_options *run,
                         double **t, double **p, size_t *T, fp_error *err);
 
 /* Where the features come from: T grid densities p (T*ncells) at times t. */
@@ -90,7 +92,7 @@ typedef struct fp_stream_data {
  * a panel, the same particles moving from day to day, labelled afresh each
  * day.  Errors: FP_ERR_UNSUPPORTED when particles are killed (absorbing walls:
  * a batch would shrink), the particles' errors, FP_ERR_NOMEM. */
-int fp_stream_particles(const fp_case *c, const fp_labels *l, size_t seeds, uint64_t seed,
+FP_API int fp_stream_particles(const fp_case *c, const fp_labels *l, size_t seeds, uint64_t seed,
                         double **panel, fp_error *err);
 
 typedef struct fp_stream_options {
@@ -116,10 +118,10 @@ typedef struct fp_stream_result {
  * fp_stream_policy_parse()).  Returns FP_OK; FP_ERR_ARG (bad spec or data,
  * before anything runs); the estimator's or a fit's error (naming seed and
  * period); FP_ERR_INTERRUPTED; FP_ERR_NOMEM.  Ownership: fp_stream_result_clear(). */
-int fp_stream_run(const fp_labels *l, const fp_stream_data *data, const char *const *specs,
+FP_API int fp_stream_run(const fp_labels *l, const fp_stream_data *data, const char *const *specs,
                   size_t nspecs, const fp_stream_options *opt, fp_stream_result *res,
                   fp_error *err);
-void fp_stream_result_clear(fp_stream_result *r);
+FP_API void fp_stream_result_clear(fp_stream_result *r);
 
 /* The sampled performance matrix of stream `stream` (the batches fp_stream_run()
  * draws for that seed): pe[i*T + j] = mean log loss of the model fitted on the
@@ -129,7 +131,7 @@ void fp_stream_result_clear(fp_stream_result *r);
  * optimistic by about p/(2N)).  It estimates D->pe with the noise of one batch
  * (N points) and of one sample fit.
  * Returns FP_OK, a fit's error or FP_ERR_NOMEM. */
-int fp_stream_sampled_pe(const fp_labels *l, const fp_stream_data *data, uint64_t seed,
+FP_API int fp_stream_sampled_pe(const fp_labels *l, const fp_stream_data *data, uint64_t seed,
                          size_t stream, double *pe, fp_error *err);
 
 /* Table 5.1 for policy q over periods 1..T-1: per seed the average, worst
@@ -141,7 +143,7 @@ typedef struct fp_stream_summary {
 } fp_stream_summary;
 
 /* Fill *out with the summary above for policy q of result r. */
-void fp_stream_summarise(const fp_stream_result *r, size_t q, bool exact, fp_stream_summary *out);
+FP_API void fp_stream_summarise(const fp_stream_result *r, size_t q, bool exact, fp_stream_summary *out);
 
 #ifdef __cplusplus
 }

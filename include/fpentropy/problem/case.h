@@ -15,6 +15,8 @@
 #ifndef FPENTROPY_CASE_H
 #define FPENTROPY_CASE_H
 
+#include <fpentropy/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -151,26 +153,26 @@ typedef struct fp_case {
  * message "path:line: [section] key: what was expected, what was found"
  * (or "--set section.key=...: ..." for overrides).  Nothing is computed
  * before validation is complete.  Ownership: fp_case_destroy(). */
-int fp_case_load(const char *path, const char *const *overrides, size_t n_overrides,
+FP_API int fp_case_load(const char *path, const char *const *overrides, size_t n_overrides,
                  fp_case **out, fp_error *err);
 
 /* The same from the text of a case file held in memory.  `name` stands for
  * the file in messages ("name:line: ...") and gives the case its name (the
  * part before ".ini"; NULL: "<string>").  Errors as fp_case_load().
  * Ownership: fp_case_destroy(). */
-int fp_case_load_string(const char *text, const char *name, const char *const *overrides,
+FP_API int fp_case_load_string(const char *text, const char *name, const char *const *overrides,
                         size_t n_overrides, fp_case **out, fp_error *err);
 
 /* Destroy a case and set *c to NULL.  Accepts NULL and half-built cases. */
-void fp_case_destroy(fp_case **c);
+FP_API void fp_case_destroy(fp_case **c);
 
 /* Print the resolved case (one "section.key = value    # source" line per
  * entry, plus the defaults that were applied) to `f`. */
-void fp_case_print(const fp_case *c, FILE *f);
+FP_API void fp_case_print(const fp_case *c, FILE *f);
 
 /* Parsing helpers shared with the CLI (also used for --set values). */
-const char *fp_linear_solver_name(fp_linear_solver_kind k);
-const char *fp_preconditioner_name(fp_preconditioner_kind k);
+FP_API const char *fp_linear_solver_name(fp_linear_solver_kind k);
+FP_API const char *fp_preconditioner_name(fp_preconditioner_kind k);
 
 #ifdef __cplusplus
 }

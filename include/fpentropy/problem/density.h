@@ -13,6 +13,8 @@
 #ifndef FPENTROPY_DENSITY_H
 #define FPENTROPY_DENSITY_H
 
+#include <fpentropy/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -32,17 +34,17 @@ extern "C" {
  *                    once t > 0).
  * Errors: FP_ERR_NUMERIC when a value is not finite, is negative (or zero
  * with require_positive), or Z is zero; the message names the first cell. */
-int fp_density_sample(const fp_grid *g, fp_expr *e, double t, const char *what,
+FP_API int fp_density_sample(const fp_grid *g, fp_expr *e, double t, const char *what,
                       bool require_positive, double *p, double *Z, fp_error *err);
 
 /* sum_i p_i |V| */
-double fp_density_mass(const fp_grid *g, const double *p);
+FP_API double fp_density_mass(const fp_grid *g, const double *p);
 
 /* min_i p_i, and the index of the minimum in *where (may be NULL). */
-double fp_density_min(const fp_grid *g, const double *p, size_t *where);
+FP_API double fp_density_min(const fp_grid *g, const double *p, size_t *where);
 
 /* sum_i |p_i - q_i| |V| */
-double fp_density_l1_distance(const fp_grid *g, const double *p, const double *q);
+FP_API double fp_density_l1_distance(const fp_grid *g, const double *p, const double *q);
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,8 @@
 #ifndef FPENTROPY_EXPR_H
 #define FPENTROPY_EXPR_H
 
+#include <fpentropy/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -48,17 +50,17 @@ typedef struct fp_constants {
 #define FP_EXPR_MAX_DEPTH 200
 
 /* Whether `name` is one of the functions above. */
-bool fp_expr_is_function_name(const char *name);
+FP_API bool fp_expr_is_function_name(const char *name);
 
 /* Add or replace a named constant.  Names must be identifiers that are not
  * x, y, z, t, e or pi.  Returns FP_OK, FP_ERR_ARG or FP_ERR_NOMEM. */
-int fp_constants_set(fp_constants *c, const char *name, double value, fp_error *err);
+FP_API int fp_constants_set(fp_constants *c, const char *name, double value, fp_error *err);
 
 /* Value of a constant by name; returns false if absent. */
-bool fp_constants_get(const fp_constants *c, const char *name, double *value);
+FP_API bool fp_constants_get(const fp_constants *c, const char *name, double *value);
 
 /* Free the names and values and zero *c.  NULL is a no-op. */
-void fp_constants_clear(fp_constants *c);
+FP_API void fp_constants_clear(fp_constants *c);
 
 typedef struct fp_expr fp_expr; /* opaque */
 
@@ -70,7 +72,7 @@ typedef struct fp_expr fp_expr; /* opaque */
  * column N") or uses a name that is not allowed (the message lists the
  * allowed names).
  * Ownership: the caller destroys *out with fp_expr_destroy(). */
-int fp_expr_create(const char *text, int dim, const fp_constants *constants,
+FP_API int fp_expr_create(const char *text, int dim, const fp_constants *constants,
                    fp_expr **out, fp_error *err);
 
 /* A scalar coefficient as a C function of the coordinates x[0..dim-1] and
@@ -103,19 +105,19 @@ typedef double (*fp_scalar_fn)(const double *x, double t, void *ctx);
  * evaluates concurrently.
  * Returns FP_OK, FP_ERR_ARG (NULL fn or out, bad dim or bits), FP_ERR_NOMEM.
  * Ownership: the caller destroys *out with fp_expr_destroy(). */
-int fp_expr_create_fn(fp_scalar_fn fn, void *ctx, int dim, unsigned depends, const char *name,
+FP_API int fp_expr_create_fn(fp_scalar_fn fn, void *ctx, int dim, unsigned depends, const char *name,
                       fp_expr **out, fp_error *err);
 
 /* Give the exact derivative of a C-function expression along `axis`
  * (0..dim-1, or FP_EXPR_TIME).  Returns FP_OK or FP_ERR_ARG (e not made by
  * fp_expr_create_fn, axis out of range). */
-int fp_expr_set_derivative_fn(fp_expr *e, int axis, fp_scalar_fn dfn, void *ctx, fp_error *err);
+FP_API int fp_expr_set_derivative_fn(fp_expr *e, int axis, fp_scalar_fn dfn, void *ctx, fp_error *err);
 
 /* Whether e was parsed from text (true) or wraps a C function (false). */
-bool fp_expr_is_symbolic(const fp_expr *e);
+FP_API bool fp_expr_is_symbolic(const fp_expr *e);
 
 /* Evaluate at coordinates x[0..dim-1] and time t. */
-double fp_expr_eval(fp_expr *e, const double x[FP_MAX_DIM], double t);
+FP_API double fp_expr_eval(fp_expr *e, const double x[FP_MAX_DIM], double t);
 
 #define FP_EXPR_TIME (-1)
 
@@ -124,20 +126,20 @@ double fp_expr_eval(fp_expr *e, const double x[FP_MAX_DIM], double t);
  * differences for C functions: fp_expr_create_fn).  Errors: FP_ERR_ARG,
  * FP_ERR_EXPR, FP_ERR_UNSUPPORTED (second derivative of a C function),
  * FP_ERR_NOMEM. */
-int fp_expr_derivative(const fp_expr *e, int axis, fp_expr **out, fp_error *err);
+FP_API int fp_expr_derivative(const fp_expr *e, int axis, fp_expr **out, fp_error *err);
 
 /* Whether the (simplified) expression refers to coordinate `axis` or, with
  * FP_EXPR_TIME, to t. */
-bool fp_expr_depends_on(const fp_expr *e, int axis);
+FP_API bool fp_expr_depends_on(const fp_expr *e, int axis);
 
 /* Whether the expression is the constant 0 after simplification. */
-bool fp_expr_is_zero(const fp_expr *e);
+FP_API bool fp_expr_is_zero(const fp_expr *e);
 
 /* The text the expression was created from (owned by e). */
-const char *fp_expr_text(const fp_expr *e);
+FP_API const char *fp_expr_text(const fp_expr *e);
 
 /* Destroy *e and set it to NULL.  NULL or *e == NULL is a no-op. */
-void fp_expr_destroy(fp_expr **e);
+FP_API void fp_expr_destroy(fp_expr **e);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,8 @@
 #ifndef FPENTROPY_FIELDS_H
 #define FPENTROPY_FIELDS_H
 
+#include <fpentropy/export.h>
+
 #include <stdbool.h>
 
 #include <fpentropy/problem/case.h>
@@ -48,7 +50,7 @@ typedef struct fp_field_spec {
 } fp_field_spec;
 
 /* The field spec of case (or problem) `c`: pointers into c, valid as long as c. */
-void fp_case_field_spec(const fp_case *c, fp_field_spec *out);
+FP_API void fp_case_field_spec(const fp_case *c, fp_field_spec *out);
 
 /* Compile fields from their spec (the expressions stay the caller's and must
  * outlive the fields; *out holds derivatives of its own).  D is diagonal when
@@ -56,28 +58,28 @@ void fp_case_field_spec(const fp_case *c, fp_field_spec *out);
  * Errors: FP_ERR_ARG (NULL, dim out of range, a missing entry), FP_ERR_EXPR or
  * FP_ERR_UNSUPPORTED from differentiation, FP_ERR_NOMEM.
  * Ownership: fp_fields_destroy(). */
-int fp_fields_create_spec(const fp_field_spec *spec, fp_fields **out, fp_error *err);
+FP_API int fp_fields_create_spec(const fp_field_spec *spec, fp_fields **out, fp_error *err);
 
 /* The same for the fields of case `c` (fp_case_field_spec + create_spec). */
-int fp_fields_create(const fp_case *c, fp_fields **out, fp_error *err);
+FP_API int fp_fields_create(const fp_case *c, fp_fields **out, fp_error *err);
 /* Release fields; NULL and *f == NULL are no-ops; sets *f to NULL. */
-void fp_fields_destroy(fp_fields **f);
+FP_API void fp_fields_destroy(fp_fields **f);
 
 /* Whether any coefficient refers to t (then the operator is reassembled
  * whenever CVODE asks for a new time). */
-bool fp_fields_time_dependent(const fp_fields *f);
+FP_API bool fp_fields_time_dependent(const fp_fields *f);
 
 /* Whether a potential V is part of the drift. */
-bool fp_fields_has_potential(const fp_fields *f);
+FP_API bool fp_fields_has_potential(const fp_fields *f);
 
 /* Whether D has no off-diagonal entries. */
-bool fp_fields_diagonal(const fp_fields *f);
+FP_API bool fp_fields_diagonal(const fp_fields *f);
 
 /* Coefficients at point x, time t. */
-void fp_fields_eval(fp_fields *f, const double x[FP_MAX_DIM], double t, fp_field_values *out);
+FP_API void fp_fields_eval(fp_fields *f, const double x[FP_MAX_DIM], double t, fp_field_values *out);
 
 /* The potential V(x, t) (0 without a potential). */
-double fp_fields_potential(fp_fields *f, const double x[FP_MAX_DIM], double t);
+FP_API double fp_fields_potential(fp_fields *f, const double x[FP_MAX_DIM], double t);
 
 #ifdef __cplusplus
 }

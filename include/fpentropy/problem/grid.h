@@ -14,6 +14,8 @@
 #ifndef FPENTROPY_GRID_H
 #define FPENTROPY_GRID_H
 
+#include <fpentropy/export.h>
+
 #include <stddef.h>
 
 #include <fpentropy/core/status.h>
@@ -31,7 +33,7 @@ typedef enum fp_boundary {
 } fp_boundary;
 
 /* Name of a boundary condition as written in case files ("reflecting", ...). */
-const char *fp_boundary_name(fp_boundary bc);
+FP_API const char *fp_boundary_name(fp_boundary bc);
 
 typedef struct fp_grid {
   int dim;                      /* 1, 2 or 3 */
@@ -48,7 +50,7 @@ typedef struct fp_grid {
 
 /* Check dim, n, bounds and boundaries of *g and fill the derived fields.
  * Returns FP_OK or FP_ERR_ARG with a message naming the offending axis. */
-int fp_grid_init(fp_grid *g, fp_error *err);
+FP_API int fp_grid_init(fp_grid *g, fp_error *err);
 
 /* Linear index of the cell with axis indices idx[0..dim-1]. */
 static inline size_t fp_grid_index(const fp_grid *g, const size_t idx[FP_MAX_DIM])
@@ -72,13 +74,13 @@ static inline double fp_grid_center(const fp_grid *g, int axis, size_t i)
 }
 
 /* Coordinates x[0..2] of the centre of cell `cell` (entries beyond dim = 0). */
-void fp_grid_cell_center(const fp_grid *g, size_t cell, double x[FP_MAX_DIM]);
+FP_API void fp_grid_cell_center(const fp_grid *g, size_t cell, double x[FP_MAX_DIM]);
 
 /* Multilinear interpolation of cell-centre data at the point x.  `values`
  * holds `width` numbers per cell, `stride` apart from one cell to the next;
  * out receives `width` numbers.  Beyond the outermost cell centres the value
  * is held constant (non-periodic axes); periodic axes wrap around. */
-void fp_grid_interpolate(const fp_grid *g, const double *values, size_t stride, size_t width,
+FP_API void fp_grid_interpolate(const fp_grid *g, const double *values, size_t stride, size_t width,
                          const double x[FP_MAX_DIM], double *out);
 
 #ifdef __cplusplus

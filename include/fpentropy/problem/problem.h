@@ -39,6 +39,8 @@
 #ifndef FPENTROPY_PROBLEM_H
 #define FPENTROPY_PROBLEM_H
 
+#include <fpentropy/export.h>
+
 #include <stddef.h>
 
 #include <fpentropy/core/status.h>
@@ -66,70 +68,70 @@ typedef enum fp_problem_part {
 /* Make a problem in `dim` dimensions (1, 2 or 3) with the defaults above.
  * `name` (NULL: "problem") names it in summaries and gives the default
  * output directory out/<name>.  Ownership: fp_problem_destroy(). */
-int fp_problem_create(int dim, const char *name, fp_problem **out, fp_error *err);
+FP_API int fp_problem_create(int dim, const char *name, fp_problem **out, fp_error *err);
 
 /* Release a problem (also a case read from a file); NULL is a no-op; sets
  * *p to NULL. */
-void fp_problem_destroy(fp_problem **p);
+FP_API void fp_problem_destroy(fp_problem **p);
 
 /* Axis `axis` (0..dim-1): the interval [lower, upper] cut into `cells`
  * cells, with condition `bc` on both walls (periodic: both walls joined). */
-int fp_problem_set_axis(fp_problem *p, int axis, double lower, double upper, size_t cells,
+FP_API int fp_problem_set_axis(fp_problem *p, int axis, double lower, double upper, size_t cells,
                         fp_boundary bc, fp_error *err);
 
 /* A named constant for the expressions set after it (expr.h rules). */
-int fp_problem_set_constant(fp_problem *p, const char *name, double value, fp_error *err);
+FP_API int fp_problem_set_constant(fp_problem *p, const char *name, double value, fp_error *err);
 
 /* Drift component i (Ito convention), as text or as a C function. */
-int fp_problem_set_drift(fp_problem *p, int i, const char *expression, fp_error *err);
-int fp_problem_set_drift_fn(fp_problem *p, int i, fp_scalar_fn fn, void *ctx, unsigned depends,
+FP_API int fp_problem_set_drift(fp_problem *p, int i, const char *expression, fp_error *err);
+FP_API int fp_problem_set_drift_fn(fp_problem *p, int i, fp_scalar_fn fn, void *ctx, unsigned depends,
                             fp_error *err);
 
 /* Diffusion entry D_ij = D_ji (D = B B^T / 2); setting (i, j) sets (j, i). */
-int fp_problem_set_diffusion(fp_problem *p, int i, int j, const char *expression, fp_error *err);
-int fp_problem_set_diffusion_fn(fp_problem *p, int i, int j, fp_scalar_fn fn, void *ctx,
+FP_API int fp_problem_set_diffusion(fp_problem *p, int i, int j, const char *expression, fp_error *err);
+FP_API int fp_problem_set_diffusion_fn(fp_problem *p, int i, int j, fp_scalar_fn fn, void *ctx,
                                 unsigned depends, fp_error *err);
 
 /* A potential V: the drift becomes -D grad V + div D + (the drift set), so
  * exp(-V) is stationary when the drift set is 0.  NULL text removes it. */
-int fp_problem_set_potential(fp_problem *p, const char *expression, fp_error *err);
-int fp_problem_set_potential_fn(fp_problem *p, fp_scalar_fn fn, void *ctx, unsigned depends,
+FP_API int fp_problem_set_potential(fp_problem *p, const char *expression, fp_error *err);
+FP_API int fp_problem_set_potential_fn(fp_problem *p, fp_scalar_fn fn, void *ctx, unsigned depends,
                                 fp_error *err);
 
 /* The initial density (unnormalised, >= 0; it is normalised on the grid). */
-int fp_problem_set_initial(fp_problem *p, const char *expression, fp_error *err);
-int fp_problem_set_initial_fn(fp_problem *p, fp_scalar_fn fn, void *ctx, unsigned depends,
+FP_API int fp_problem_set_initial(fp_problem *p, const char *expression, fp_error *err);
+FP_API int fp_problem_set_initial_fn(fp_problem *p, fp_scalar_fn fn, void *ctx, unsigned depends,
                               fp_error *err);
 
 /* The reference density q_ref as an expression or C function (normalised on
  * the grid), or one of FP_REFERENCE_INITIAL, FP_REFERENCE_STATIONARY (the
  * stationary density of the discrete dynamics at t = 0). */
-int fp_problem_set_reference(fp_problem *p, const char *expression, fp_error *err);
-int fp_problem_set_reference_fn(fp_problem *p, fp_scalar_fn fn, void *ctx, unsigned depends,
+FP_API int fp_problem_set_reference(fp_problem *p, const char *expression, fp_error *err);
+FP_API int fp_problem_set_reference_fn(fp_problem *p, fp_scalar_fn fn, void *ctx, unsigned depends,
                                 fp_error *err);
-int fp_problem_set_reference_kind(fp_problem *p, fp_reference_kind kind, fp_error *err);
+FP_API int fp_problem_set_reference_kind(fp_problem *p, fp_reference_kind kind, fp_error *err);
 
 /* End time and the number of equally spaced output times in [0, t_end]
  * (n_outputs >= 2; the first is 0 and the last t_end). */
-int fp_problem_set_times(fp_problem *p, double t_end, size_t n_outputs, fp_error *err);
+FP_API int fp_problem_set_times(fp_problem *p, double t_end, size_t n_outputs, fp_error *err);
 
 /* CVODE's relative and absolute tolerances (rtol in (0, 1), atol > 0). */
-int fp_problem_set_tolerances(fp_problem *p, double rtol, double atol, fp_error *err);
+FP_API int fp_problem_set_tolerances(fp_problem *p, double rtol, double atol, fp_error *err);
 
 /* Number of density snapshots (0: none) and where files go (NULL keeps
  * out/<name>). */
-int fp_problem_set_snapshots(fp_problem *p, size_t count, fp_error *err);
-int fp_problem_set_output_dir(fp_problem *p, const char *directory, fp_error *err);
+FP_API int fp_problem_set_snapshots(fp_problem *p, size_t count, fp_error *err);
+FP_API int fp_problem_set_output_dir(fp_problem *p, const char *directory, fp_error *err);
 
 /* The expression behind a coefficient (owned by the problem; NULL when it is
  * absent or the indices are out of range), e.g. to give exact derivatives of
  * a C function with fp_expr_set_derivative_fn(). */
-fp_expr *fp_problem_coefficient(fp_problem *p, fp_problem_part part, int i, int j);
+FP_API fp_expr *fp_problem_coefficient(fp_problem *p, fp_problem_part part, int i, int j);
 
 /* Solve: exactly fp_run_case(p, options, result, err) (run.h); with
  * options->write_files false nothing is written and the balance rows reach
  * the caller through options->on_row (or an fp_balance_table). */
-int fp_problem_solve(const fp_problem *p, const fp_run_options *options, fp_run_result *result,
+FP_API int fp_problem_solve(const fp_problem *p, const fp_run_options *options, fp_run_result *result,
                      fp_error *err);
 
 #ifdef __cplusplus

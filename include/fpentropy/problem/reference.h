@@ -14,6 +14,8 @@
 #ifndef FPENTROPY_REFERENCE_H
 #define FPENTROPY_REFERENCE_H
 
+#include <fpentropy/export.h>
+
 #include <stdbool.h>
 
 #include <fpentropy/problem/case.h>
@@ -47,21 +49,21 @@ typedef struct fp_reference {
 /* Sample p0 and q on the grid of `op` (assembled at t = 0) and detect the
  * closed form.  Errors: those of fp_density_sample() and
  * fp_stationary_solve(), with the case path in the message. */
-int fp_reference_init(fp_reference *r, const fp_case *c, fp_operator *op, fp_error *err);
+FP_API int fp_reference_init(fp_reference *r, const fp_case *c, fp_operator *op, fp_error *err);
 
 /* Release what fp_reference_init() allocated and zero *r (NULL-safe; also
  * after a failed init). */
-void fp_reference_clear(fp_reference *r);
+FP_API void fp_reference_clear(fp_reference *r);
 
 /* "expression", "initial density" or "stationary density (residual ...)". */
-const char *fp_reference_describe(const fp_reference *r);
+FP_API const char *fp_reference_describe(const fp_reference *r);
 
 /* Names of the closed-form columns (0 when there is no closed form). */
-size_t fp_reference_exact_column_names(const fp_reference *r, const char **names);
+FP_API size_t fp_reference_exact_column_names(const fp_reference *r, const char **names);
 
 /* Append the closed-form values at time t, for the grid density p, to
  * values[*n ...] and advance *n. */
-int fp_reference_exact_values(fp_reference *r, double t, const double *p, double *values,
+FP_API int fp_reference_exact_values(fp_reference *r, double t, const double *p, double *values,
                               size_t *n, fp_error *err);
 
 #ifdef __cplusplus

@@ -25,6 +25,8 @@
 #ifndef FPENTROPY_COMPARE_H
 #define FPENTROPY_COMPARE_H
 
+#include <fpentropy/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,51 +68,51 @@ typedef struct fp_compare_stats {
  * series) in *out; files are written only as `run` says (the PDE's own
  * files; write_files = false for none).  Errors as fp_compare_case().
  * Ownership: fp_compare_result_destroy(). */
-int fp_compare_run(const fp_case *c, const fp_compare_options *opt, const fp_run_options *run,
+FP_API int fp_compare_run(const fp_case *c, const fp_compare_options *opt, const fp_run_options *run,
                    fp_compare_result **out, fp_error *err);
 
 /* Release results; NULL and *r == NULL are no-ops; sets *r to NULL. */
-void fp_compare_result_destroy(fp_compare_result **r);
+FP_API void fp_compare_result_destroy(fp_compare_result **r);
 
 /* The numbers of estimators, sample sizes, output times and replicas (any
  * pointer may be NULL). */
-void fp_compare_result_shape(const fp_compare_result *r, size_t *estimators, size_t *sizes,
+FP_API void fp_compare_result_shape(const fp_compare_result *r, size_t *estimators, size_t *sizes,
                              size_t *times, size_t *replicas);
 
 /* The e-th estimator's canonical spec (NULL out of range), the n-th sample
  * size (0), the k-th output time and the PDE's kl there (NAN), and one
  * replica's estimate (NAN out of range, or when the estimator had < 2 points). */
-const char *fp_compare_result_estimator(const fp_compare_result *r, size_t e);
-size_t fp_compare_result_size(const fp_compare_result *r, size_t n);
-double fp_compare_result_time(const fp_compare_result *r, size_t k);
-double fp_compare_result_exact(const fp_compare_result *r, size_t k);
-double fp_compare_result_estimate(const fp_compare_result *r, size_t e, size_t n, size_t k,
+FP_API const char *fp_compare_result_estimator(const fp_compare_result *r, size_t e);
+FP_API size_t fp_compare_result_size(const fp_compare_result *r, size_t n);
+FP_API double fp_compare_result_time(const fp_compare_result *r, size_t k);
+FP_API double fp_compare_result_exact(const fp_compare_result *r, size_t k);
+FP_API double fp_compare_result_estimate(const fp_compare_result *r, size_t e, size_t n, size_t k,
                                   size_t rep);
 
 /* Statistics at (e, n, k), of the estimates or (rate = true) of their rate
  * (centred differences inside, one-sided at the ends).  Returns FP_OK,
  * FP_ERR_ARG (index out of range; a rate with one output time), FP_ERR_NOMEM. */
-int fp_compare_result_stats(const fp_compare_result *r, size_t e, size_t n, size_t k, bool rate,
+FP_API int fp_compare_result_stats(const fp_compare_result *r, size_t e, size_t n, size_t k, bool rate,
                             fp_compare_stats *out, fp_error *err);
 
 /* Root mean over output times of the squared error (rmse, rate_rmse) and the
  * least-squares slope d log rmse / d log N over the sample sizes (NAN with
  * one size); any pointer may be NULL. */
-void fp_compare_result_summary(const fp_compare_result *r, size_t e, size_t n, double *rmse,
+FP_API void fp_compare_result_summary(const fp_compare_result *r, size_t e, size_t n, double *rmse,
                                double *rate_rmse, double *slope);
 
 /* Write compare.csv, compare_rate.csv and compare_summary.csv into `dir`
  * (created if needed).  Returns FP_OK, FP_ERR_ARG or FP_ERR_IO. */
-int fp_compare_write(const fp_compare_result *r, const char *dir, fp_error *err);
+FP_API int fp_compare_write(const fp_compare_result *r, const char *dir, fp_error *err);
 
 /* The summary table `fpentropy compare` prints.  FP_OK, FP_ERR_ARG, FP_ERR_IO. */
-int fp_compare_print(const fp_compare_result *r, FILE *f, fp_error *err);
+FP_API int fp_compare_print(const fp_compare_result *r, FILE *f, fp_error *err);
 
 /* fp_compare_run + fp_compare_write into `dir` (the PDE's own files too,
  * through `run`) + fp_compare_print to `report` (may be NULL).  Every estimator spec is
  * checked before anything runs.  Errors: FP_ERR_ARG (bad option or spec),
  * and those of the PDE run, the particles and the estimators. */
-int fp_compare_case(const fp_case *c, const fp_compare_options *opt, const fp_run_options *run,
+FP_API int fp_compare_case(const fp_case *c, const fp_compare_options *opt, const fp_run_options *run,
                     const char *dir, FILE *report, fp_error *err);
 
 #ifdef __cplusplus

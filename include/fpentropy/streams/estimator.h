@@ -41,6 +41,8 @@
 #ifndef FPENTROPY_ESTIMATOR_H
 #define FPENTROPY_ESTIMATOR_H
 
+#include <fpentropy/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -100,7 +102,7 @@ typedef struct fp_estimator fp_estimator; /* opaque */
  * keys), or a value that does not parse or is out of range (the message
  * gives the range); FP_ERR_NOMEM.
  * Ownership: destroy *out with fp_estimator_destroy(). */
-int fp_estimator_create(const char *spec, fp_estimator **out, fp_error *err);
+FP_API int fp_estimator_create(const char *spec, fp_estimator **out, fp_error *err);
 
 /* Estimate D_KL(p || q) from the sample p and what `ref` knows about q.
  * p->n must be at least the estimator's minimum (k+1 for knn/wkv, dim+2 for
@@ -111,32 +113,32 @@ int fp_estimator_create(const char *spec, fp_estimator **out, fp_error *err);
  * support box); FP_ERR_NUMERIC (degenerate sample: zero spread, all distances
  * tied, log q not finite at a sample point, singular covariance); FP_ERR_NOMEM;
  * FP_ERR_UNSUPPORTED (FFTW could not plan).  On failure *kl is NaN. */
-int fp_estimator_kl(fp_estimator *e, const fp_samples *p, const fp_kl_reference *ref, double *kl,
+FP_API int fp_estimator_kl(fp_estimator *e, const fp_samples *p, const fp_kl_reference *ref, double *kl,
                     fp_error *err);
 
 /* Canonical spec with every parameter resolved (owned by e; "" for NULL).
  * Data-dependent defaults appear as "auto" (e.g. hist:bins=auto). */
-const char *fp_estimator_spec(const fp_estimator *e);
+FP_API const char *fp_estimator_spec(const fp_estimator *e);
 
 /* The estimator's registry name ("knn"); "" for NULL. */
-const char *fp_estimator_name(const fp_estimator *e);
+FP_API const char *fp_estimator_name(const fp_estimator *e);
 
 /* Diagnostics of the last successful call (all zero before one; owned by e).
  * NULL for NULL. */
-const fp_estimator_report *fp_estimator_report_get(const fp_estimator *e);
+FP_API const fp_estimator_report *fp_estimator_report_get(const fp_estimator *e);
 
 /* Destroy *e (and its workspaces) and set it to NULL.  NULL is a no-op. */
-void fp_estimator_destroy(fp_estimator **e);
+FP_API void fp_estimator_destroy(fp_estimator **e);
 
 /* The registry: set *names to the static array of estimator names and return
  * its length. */
-size_t fp_estimator_names(const char *const **names);
+FP_API size_t fp_estimator_names(const char *const **names);
 
 /* A printable description of estimator `name` (one line of summary, the
  * reference data it needs, then one line per parameter with its default and
  * range) written into buf (truncated to size).  Returns FP_OK or FP_ERR_ARG
  * (NULL, unknown name). */
-int fp_estimator_help(const char *name, char *buf, size_t size, fp_error *err);
+FP_API int fp_estimator_help(const char *name, char *buf, size_t size, fp_error *err);
 
 #ifdef __cplusplus
 }

@@ -26,6 +26,8 @@
 #ifndef FPENTROPY_LABELS_H
 #define FPENTROPY_LABELS_H
 
+#include <fpentropy/export.h>
+
 #include <stddef.h>
 
 #include <fpentropy/problem/case.h>
@@ -63,27 +65,27 @@ typedef struct fp_labels {
  * key: ..." (FP_ERR_CASE, FP_ERR_EXPR), e.g. a missing [labels] w, a w with
  * the wrong number of components, an expression of w or b that uses x.
  * Ownership: fp_labels_destroy(). */
-int fp_labels_load(const fp_case *c, fp_labels **out, fp_error *err);
-void fp_labels_destroy(fp_labels **l);
+FP_API int fp_labels_load(const fp_case *c, fp_labels **out, fp_error *err);
+FP_API void fp_labels_destroy(fp_labels **l);
 
 /* The label rule at time t as a logistic model: P(y=1|x,t) = fp_logistic_prob(rule, x).
  * Not thread-safe (evaluates the expressions). */
-void fp_labels_rule(const fp_labels *l, double t, fp_logistic *rule);
+FP_API void fp_labels_rule(const fp_labels *l, double t, fp_logistic *rule);
 
 /* features = density: p[k*ncells + c] = the density expression at the cell
  * centres at time t[k], normalised on the grid (fp_density_sample). */
-int fp_labels_density_series(const fp_labels *l, const fp_grid *g, const double *t, size_t T,
+FP_API int fp_labels_density_series(const fp_labels *l, const fp_grid *g, const double *t, size_t T,
                              double *p, fp_error *err);
 
 /* The population fit f_i of the window ending at period i (see above), from
  * the grid densities p (T*ncells) at times t.  `start` may be NULL. */
-int fp_labels_window_fit(const fp_labels *l, const fp_grid *g, const double *p, const double *t,
+FP_API int fp_labels_window_fit(const fp_labels *l, const fp_grid *g, const double *p, const double *t,
                          size_t T, size_t i, const fp_logistic *start, fp_logistic *model,
                          fp_error *err);
 
 /* pe (T*T, row-major, every i and j) and, if fits != NULL, the T population
  * fits f_i.  Returns FP_OK, FP_ERR_NOMEM or a fit's error (naming i). */
-int fp_performance_matrix(const fp_labels *l, const fp_grid *g, const double *p, const double *t,
+FP_API int fp_performance_matrix(const fp_labels *l, const fp_grid *g, const double *p, const double *t,
                           size_t T, double *pe, fp_logistic *fits, fp_error *err);
 
 #ifdef __cplusplus

@@ -32,6 +32,8 @@
 #ifndef FPENTROPY_LOGISTIC_H
 #define FPENTROPY_LOGISTIC_H
 
+#include <fpentropy/export.h>
+
 #include <stddef.h>
 
 #include <fpentropy/problem/grid.h>
@@ -60,11 +62,11 @@ typedef struct fp_logistic_report {
 } fp_logistic_report;
 
 /* eta = w . x + b and the probability sigma(eta). */
-double fp_logistic_eta(const fp_logistic *m, const double *x);
-double fp_logistic_prob(const fp_logistic *m, const double *x);
+FP_API double fp_logistic_eta(const fp_logistic *m, const double *x);
+FP_API double fp_logistic_prob(const fp_logistic *m, const double *x);
 
 /* The log loss of one point with label y in [0, 1]: softplus(eta) - y eta. */
-double fp_logistic_point_loss(const fp_logistic *m, const double *x, double y);
+FP_API double fp_logistic_point_loss(const fp_logistic *m, const double *x, double y);
 
 /* Fit on n points x[i*dim + k] with labels y[i] in [0, 1] and weights
  * weight[i] >= 0 (NULL: all 1).  `start` (may be NULL: zeros) is the first
@@ -74,13 +76,13 @@ double fp_logistic_point_loss(const fp_logistic *m, const double *x, double y);
  * non-finite coordinate, bad options); FP_ERR_NUMERIC (singular Hessian, no
  * descent, not converged in max_iter iterations: the message says which and
  * *model holds the last iterate). */
-int fp_logistic_fit(const double *x, const double *y, const double *weight, size_t n, int dim,
+FP_API int fp_logistic_fit(const double *x, const double *y, const double *weight, size_t n, int dim,
                     const fp_logistic_options *opt, const fp_logistic *start, fp_logistic *model,
                     fp_logistic_report *report, fp_error *err);
 
 /* Weighted mean log loss (1/V) sum_i v_i [softplus(eta_i) - y_i eta_i]
  * (weight NULL: the plain mean).  Returns FP_OK or FP_ERR_ARG. */
-int fp_logistic_log_loss(const fp_logistic *m, const double *x, const double *y,
+FP_API int fp_logistic_log_loss(const fp_logistic *m, const double *x, const double *y,
                          const double *weight, size_t n, double *loss, fp_error *err);
 
 #ifdef __cplusplus

@@ -31,6 +31,8 @@
 #ifndef FPENTROPY_PARTICLES_H
 #define FPENTROPY_PARTICLES_H
 
+#include <fpentropy/export.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,16 +81,16 @@ typedef struct fp_particles fp_particles; /* opaque */
  * Errors: FP_ERR_ARG (zero particles or replicas, dt < 0), FP_ERR_NUMERIC
  * (a field is not finite or D not positive definite somewhere on the grid),
  * FP_ERR_NOMEM.  Ownership: fp_particles_destroy(). */
-int fp_particles_create(const fp_case *c, const fp_particle_options *opt, fp_particles **out,
+FP_API int fp_particles_create(const fp_case *c, const fp_particle_options *opt, fp_particles **out,
                         fp_error *err);
-void fp_particles_destroy(fp_particles **p);
+FP_API void fp_particles_destroy(fp_particles **p);
 
 /* Simulate every replica to every output time of the case. */
-int fp_particles_run(fp_particles *p, fp_particle_output_fn on_output, void *ctx, fp_error *err);
+FP_API int fp_particles_run(fp_particles *p, fp_particle_output_fn on_output, void *ctx, fp_error *err);
 
 /* The time step in use, and the number of particle steps taken so far. */
-double fp_particles_dt(const fp_particles *p);
-uint64_t fp_particles_steps(const fp_particles *p);
+FP_API double fp_particles_dt(const fp_particles *p);
+FP_API uint64_t fp_particles_steps(const fp_particles *p);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,8 @@
 #ifndef FPENTROPY_ESTIMATE_H
 #define FPENTROPY_ESTIMATE_H
 
+#include <fpentropy/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -85,14 +87,14 @@ typedef struct fp_estimate {
  * (verify) or the coarsest grid would have fewer than 4 cells on an axis,
  * and anything fp_run_case() reports, for a coarse grid with its size in
  * the message. */
-int fp_run_case_estimated(const fp_case *c, const fp_run_options *options, fp_run_result *result,
+FP_API int fp_run_case_estimated(const fp_case *c, const fp_run_options *options, fp_run_result *result,
                           fp_estimate *estimate, fp_error *err);
 
 /* Index of the estimated column `name` in estimate->name, or -1. */
-int fp_estimate_find(const fp_estimate *e, const char *name);
+FP_API int fp_estimate_find(const fp_estimate *e, const char *name);
 
 /* Release what an estimate holds (accepts a zeroed or half-filled one). */
-void fp_estimate_clear(fp_estimate *e);
+FP_API void fp_estimate_clear(fp_estimate *e);
 
 #ifdef __cplusplus
 }

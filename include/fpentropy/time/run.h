@@ -15,6 +15,8 @@
 #ifndef FPENTROPY_RUN_H
 #define FPENTROPY_RUN_H
 
+#include <fpentropy/export.h>
+
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -88,12 +90,12 @@ typedef struct fp_run_result {
 /* Run case `c`.  On success and on failure `result` (may be NULL) holds what
  * was measured up to the end.  Errors: anything the modules report, and
  * FP_ERR_INTERRUPTED when *options->interrupted became non-zero. */
-int fp_run_case(const fp_case *c, const fp_run_options *options, fp_run_result *result,
+FP_API int fp_run_case(const fp_case *c, const fp_run_options *options, fp_run_result *result,
                 fp_error *err);
 
 /* Sample the initial and reference densities of `c` on its grid and check
  * them (what `fpentropy check` does beyond parsing), without time stepping. */
-int fp_run_check_densities(const fp_case *c, fp_error *err);
+FP_API int fp_run_check_densities(const fp_case *c, fp_error *err);
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,8 @@
 #ifndef FPENTROPY_SOLVER_H
 #define FPENTROPY_SOLVER_H
 
+#include <fpentropy/export.h>
+
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -47,7 +49,7 @@ typedef struct fp_solver_options {
 
 /* Options from a case's [time] and [solver] sections; nonnegative is set
  * when the operator has two-point fluxes only (pass op) or left false. */
-void fp_solver_options_from_case(const fp_case *c, const fp_operator *op, fp_solver_options *opt);
+FP_API void fp_solver_options_from_case(const fp_case *c, const fp_operator *op, fp_solver_options *opt);
 
 /* CVODE's run statistics (cumulative since creation). */
 typedef struct fp_solver_stats {
@@ -70,34 +72,34 @@ typedef struct fp_solver fp_solver; /* opaque */
  * The operator must outlive the solver.
  * Errors: FP_ERR_ARG (bad options), FP_ERR_NOMEM, FP_ERR_SOLVER (CVODE's
  * message is included).  Ownership: fp_solver_destroy(). */
-int fp_solver_create(fp_operator *op, double t0, const double *p0, const fp_solver_options *opt,
+FP_API int fp_solver_create(fp_operator *op, double t0, const double *p0, const fp_solver_options *opt,
                      fp_solver **out, fp_error *err);
-void fp_solver_destroy(fp_solver **s);
+FP_API void fp_solver_destroy(fp_solver **s);
 
 /* Integrate to exactly t_out (a CVODE stop time, so the state is a step
  * solution, not an interpolant).  Errors: FP_ERR_SOLVER with CVODE's message
  * (step limit, convergence or error-test failures, ...). */
-int fp_solver_advance(fp_solver *s, double t_out, fp_error *err);
+FP_API int fp_solver_advance(fp_solver *s, double t_out, fp_error *err);
 
 /* Current time and state (ncells values, owned by the solver, valid until
  * the next advance). */
-double fp_solver_time(const fp_solver *s);
-const double *fp_solver_state(const fp_solver *s);
+FP_API double fp_solver_time(const fp_solver *s);
+FP_API const double *fp_solver_state(const fp_solver *s);
 
 /* dp/dt at the current time from CVODE's dense output (the derivative of
  * the interpolating polynomial, independent of the right-hand side); before
  * the first step it is L p.  dpdt has ncells entries. */
-int fp_solver_dense_derivative(fp_solver *s, double *dpdt, fp_error *err);
+FP_API int fp_solver_dense_derivative(fp_solver *s, double *dpdt, fp_error *err);
 
 /* CVODE's counters (steps, RHS and Jacobian evaluations, iterations) so far. */
-void fp_solver_get_stats(const fp_solver *s, fp_solver_stats *stats);
+FP_API void fp_solver_get_stats(const fp_solver *s, fp_solver_stats *stats);
 
 /* Name of the linear solver actually used ("band", "klu", "dense",
  * "gmres+fft", "gmres"). */
-const char *fp_solver_linear_solver_name(const fp_solver *s);
+FP_API const char *fp_solver_linear_solver_name(const fp_solver *s);
 
 /* Print the statistics as "key: value" lines. */
-void fp_solver_print_stats(const fp_solver *s, FILE *f);
+FP_API void fp_solver_print_stats(const fp_solver *s, FILE *f);
 
 #ifdef __cplusplus
 }
