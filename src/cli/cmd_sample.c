@@ -172,6 +172,7 @@ int cli_compare(const cli_args *a)
   opt.nsizes = nsizes;
   opt.estimators = specs;
   if (!ok || !spec_text) {
+    if (ok) fprintf(stderr, "fpentropy: %s: out of memory for the estimator list\n", a->case_path);
     free(spec_text);
     fp_case_destroy(&c);
     return ok ? EXIT_FAILED : EXIT_USAGE;
