@@ -3,7 +3,6 @@
 #include <fpentropy/time/solver.h>
 
 #include <cvode/cvode.h>
-#include <nvector/nvector_serial.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sundials/sundials_config.h>
@@ -17,6 +16,7 @@
 
 #include "core/error_impl.h"
 #include "fv/precond_fft.h"
+#include "time/nvector_fp_impl.h"
 
 #if !defined(SUNDIALS_DOUBLE_PRECISION)
 #error "fpentropy needs SUNDIALS built in double precision"
@@ -278,8 +278,8 @@ int fp_solver_create(fp_operator *op, double t0, const double *p0, const fp_solv
     rc = fp_fail(err, FP_ERR_SOLVER, "SUNContext_Create failed");
     goto fail;
   }
-  s->y = N_VNew_Serial((sunindextype)g->ncells, s->ctx);
-  s->dky = N_VNew_Serial((sunindextype)g->ncells, s->ctx);
+  s->y = fp_nvector_new((sunindextype)g->ncells, s->ctx);
+  s->dky = fp_nvector_new((sunindextype)g->ncells, s->ctx);
   s->cvode = CVodeCreate(CV_BDF, s->ctx);
   if (!s->y || !s->dky || !s->cvode) {
     rc = fp_fail(err, FP_ERR_NOMEM, "out of memory creating CVODE");
@@ -303,7 +303,7 @@ int fp_solver_create(fp_operator *op, double t0, const double *p0, const fp_solv
   s->nonnegative = opt->nonnegative;
   s->clamp_below = FP_SOLVER_ROUNDOFF_NEGATIVE * opt->atol;
   if (opt->nonnegative) {
-    s->constraints = N_VNew_Serial((sunindextype)g->ncells, s->ctx);
+    s->constraints = fp_nvector_new((sunindextype)g->ncells, s->ctx);
     if (!s->constraints) {
       rc = fp_fail(err, FP_ERR_NOMEM, "out of memory creating CVODE constraints");
       goto fail;
