@@ -104,7 +104,7 @@ static const key_default defaults[] = {
     {SEC_DYNAMICS, "diffusion_yz", "0"},
     {SEC_REFERENCE, "density", "initial"},
     {SEC_TIME, "outputs", "11"},
-    {SEC_TIME, "rtol", "1e-6"},
+    {SEC_TIME, "rtol", "auto"},
     {SEC_TIME, "atol", "1e-12"},
     {SEC_TIME, "max_steps", "100000"},
     {SEC_TIME, "max_step", "0"},
@@ -1376,7 +1376,11 @@ static int load_time(fp_loader *ld)
   int rc = load_time_list(ld, SEC_TIME, "outputs", "output_times", 2, true, &c->output_times,
                           &c->n_output_times);
   if (rc == FP_ERR_NOMEM) return rc;
-  load_number(ld, SEC_TIME, "rtol", 0.0, true, 0.1, &c->rtol);
+  field fr = get_field(ld, SEC_TIME, "rtol");
+  if (fr.text && strcmp(fr.text, "auto") == 0)
+    c->rtol = FP_RTOL_AUTO; /* resolved by the solver from the grid and p(0) */
+  else
+    load_number(ld, SEC_TIME, "rtol", 0.0, true, 0.1, &c->rtol);
   load_number(ld, SEC_TIME, "atol", 0.0, true, INFINITY, &c->atol);
   load_number(ld, SEC_TIME, "max_step", 0.0, false, INFINITY, &c->max_step);
   load_number(ld, SEC_TIME, "initial_step", 0.0, false, INFINITY, &c->initial_step);

@@ -299,7 +299,6 @@ static int setup(run_context *r, fp_run_result *res, fp_error *err)
   res->two_point = fp_operator_two_point(r->op);
   res->time_dependent = fp_operator_time_dependent(r->op);
   res->reference_stationary = c->reference_kind == FP_REFERENCE_STATIONARY;
-  res->rtol = c->rtol;
   res->Z_reference = r->ref.Z_reference;
   const fp_grid *g = &c->grid;
   bool conserving = true;
@@ -321,6 +320,7 @@ static int setup(run_context *r, fp_run_result *res, fp_error *err)
   if (rc == FP_OK) {
     const char *name = fp_solver_linear_solver_name(r->solver);
     snprintf(res->linear_solver, sizeof res->linear_solver, "%s", name);
+    res->rtol = fp_solver_rtol(r->solver);
     rc = fp_balance_create(r->op, c, &r->balance, err);
   }
   if (rc == FP_OK) rc = merge_times(r, err);

@@ -3,6 +3,7 @@
 #include <fpentropy/time/solver.h>
 
 #include <cvode/cvode.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sundials/sundials_config.h>
@@ -43,6 +44,8 @@ struct fp_solver {
   double gamma;            /* from the last preconditioner setup */
   double mean_D[FP_MAX_DIM];
   double t;
+  double rtol;             /* resolved relative tolerance */
+  bool rtol_auto;
   fp_error callback_error; /* first failure inside a CVODE callback */
   volatile sig_atomic_t *interrupted;
   char cvode_message[512]; /* last message from CVODE's error handler */
@@ -234,9 +237,37 @@ static int attach_linear_solver(fp_solver *s, const fp_solver_options *opt, fp_e
   return FP_OK;
 }
 
+double fp_solver_space_error_level(const fp_grid *g, const double *p)
+{
+  double mass = 0.0, curvature = 0.0;
+  for (size_t i = 0; i < g->ncells; i++) mass += fabs(p[i]);
+  for (int k = 0; k < g->dim; k++) {
+    size_t stride = g->stride[k], n = g->n[k], layer = stride * n;
+    double sum = 0.0;
+    /* cells with both neighbours along k: index along k in [1, n-2] */
+    for (size_t base = 0; base < g->ncells; base += layer)
+      for (size_t a = 1; a + 1 < n; a++)
+        for (size_t s = 0; s < stride; s++) {
+          size_t i = base + a * stride + s;
+          sum += fabs(p[i + stride] - 2.0 * p[i] + p[i - stride]);
+        }
+    curvature += sum / 24.0;
+  }
+  return mass > 0.0 ? curvature / mass : 0.0;
+}
+
+double fp_solver_auto_rtol(const fp_grid *g, const double *p0)
+{
+  double r = FP_RTOL_AUTO_FACTOR * fp_solver_space_error_level(g, p0);
+  if (!(r >= FP_RTOL_AUTO_MIN)) r = FP_RTOL_AUTO_MIN; /* also NaN */
+  return r > FP_RTOL_AUTO_MAX ? FP_RTOL_AUTO_MAX : r;
+}
+
+double fp_solver_rtol(const fp_solver *s) { return s->rtol; }
+
 static int check_options(const fp_solver_options *opt, fp_error *err)
 {
-  if (!(opt->rtol > 0.0 && opt->rtol < 1.0))
+  if (!(opt->rtol == FP_RTOL_AUTO || (opt->rtol > 0.0 && opt->rtol < 1.0)))
     return fp_fail(err, FP_ERR_ARG, "rtol must be in (0, 1), got %g", opt->rtol);
   if (!(opt->atol > 0.0)) return fp_fail(err, FP_ERR_ARG, "atol must be positive, got %g", opt->atol);
   if (opt->max_steps <= 0) return fp_fail(err, FP_ERR_ARG, "max_steps must be positive");
@@ -289,7 +320,9 @@ int fp_solver_create(fp_operator *op, double t0, const double *p0, const fp_solv
   flag = CVodeSetErrHandlerFn(s->cvode, error_handler, s);
   if (flag == CV_SUCCESS) flag = CVodeInit(s->cvode, rhs, t0, s->y);
   if (flag == CV_SUCCESS) flag = CVodeSetUserData(s->cvode, s);
-  if (flag == CV_SUCCESS) flag = CVodeSStolerances(s->cvode, opt->rtol, opt->atol);
+  s->rtol_auto = opt->rtol == FP_RTOL_AUTO;
+  s->rtol = s->rtol_auto ? fp_solver_auto_rtol(g, p0) : opt->rtol;
+  if (flag == CV_SUCCESS) flag = CVodeSStolerances(s->cvode, s->rtol, opt->atol);
   if (flag == CV_SUCCESS) flag = CVodeSetMaxNumSteps(s->cvode, opt->max_steps);
   if (flag == CV_SUCCESS && opt->max_step > 0) flag = CVodeSetMaxStep(s->cvode, opt->max_step);
   if (flag == CV_SUCCESS && opt->initial_step > 0) flag = CVodeSetInitStep(s->cvode, opt->initial_step);
@@ -403,6 +436,8 @@ void fp_solver_print_stats(const fp_solver *s, FILE *f)
 {
   fp_solver_stats st;
   fp_solver_get_stats(s, &st);
+  fprintf(f, "rtol: %.3e\nrtol_auto: %s\n", s->rtol,
+          s->rtol_auto ? "yes (from the spatial error level of p(0))" : "no");
   fprintf(f, "linear_solver: %s\n", fp_solver_linear_solver_name(s));
   fprintf(f, "steps: %ld\nrhs_evals: %ld\nlinear_setups: %ld\njacobian_evals: %ld\n", st.steps,
           st.rhs_evals, st.lin_setups, st.jac_evals);

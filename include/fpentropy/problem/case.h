@@ -40,6 +40,10 @@ typedef enum fp_split_mode {
   FP_SPLIT_OFF       /* never (saves one sparse LU, or one per output for t-dependent fields) */
 } fp_split_mode;
 
+/* [time] rtol = auto: the solver picks rtol from the grid's spatial error
+ * level (fp_solver_auto_rtol). */
+#define FP_RTOL_AUTO 0.0
+
 typedef enum fp_linear_solver_kind {
   FP_LINSOL_AUTO = 0, /* chosen from dimension, boundaries and size */
   FP_LINSOL_BAND,     /* SUNDIALS band LU (1D, non-periodic) */
@@ -91,7 +95,7 @@ typedef struct fp_case {
   double t_end;
   size_t n_output_times;
   double *output_times;    /* owned, strictly increasing, first >= 0, last == t_end */
-  double rtol, atol;
+  double rtol, atol;        /* rtol FP_RTOL_AUTO: from the spatial error level (solver.h) */
   long max_steps;          /* CVODE mxstep between two output times */
   double max_step;         /* 0: no limit */
   double initial_step;     /* 0: CVODE's estimate */

@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 typedef struct fp_solver_options {
-  double rtol;                          /* relative tolerance */
+  double rtol;                          /* relative tolerance; FP_RTOL_AUTO: fp_solver_auto_rtol */
   double atol;                          /* absolute tolerance on p */
   long max_steps;                       /* steps allowed between two output times */
   double max_step;                      /* 0: no limit */
@@ -44,6 +44,24 @@ typedef struct fp_solver_options {
    * the integration stops with FP_ERR_INTERRUPTED (may be NULL) */
   volatile sig_atomic_t *interrupted;
 } fp_solver_options;
+
+/* The spatial error level of density p on grid g: the relative L1 size of
+ * the second-order truncation term, sum_k h_k^2/24 |d_k^2 p| / |p|, from
+ * second differences (it scales as h^2, like the scheme's error). */
+double fp_solver_space_error_level(const fp_grid *g, const double *p);
+
+/* Time tolerances below the space error buy nothing (the error is the space
+ * error), above it they spoil it.  rtol = auto takes
+ *     rtol = FP_RTOL_AUTO_FACTOR * fp_solver_space_error_level(grid, p0),
+ * clamped to [FP_RTOL_AUTO_MIN, FP_RTOL_AUTO_MAX].  The factor keeps the time
+ * error (L1, max over the outputs) at most FP_TIME_ERROR_FRACTION of the
+ * space error on the Ornstein-Uhlenbeck cases (tests/unit/test_tolerance.c
+ * asserts it at two grids each). */
+#define FP_RTOL_AUTO_FACTOR 0.1
+#define FP_RTOL_AUTO_MIN 1e-10
+#define FP_RTOL_AUTO_MAX 1e-3
+#define FP_TIME_ERROR_FRACTION 0.05
+double fp_solver_auto_rtol(const fp_grid *g, const double *p0);
 
 /* Options from a case's [time] and [solver] sections; nonnegative is set
  * when the operator has two-point fluxes only (pass op) or left false. */
@@ -78,6 +96,9 @@ void fp_solver_destroy(fp_solver **s);
  * solution, not an interpolant).  Errors: FP_ERR_SOLVER with CVODE's message
  * (step limit, convergence or error-test failures, ...). */
 int fp_solver_advance(fp_solver *s, double t_out, fp_error *err);
+
+/* The relative tolerance in use (resolved when the options asked for auto). */
+double fp_solver_rtol(const fp_solver *s);
 
 /* Current time and state (ncells values, owned by the solver, valid until
  * the next advance). */
