@@ -108,3 +108,30 @@ void fp_precond_fft_solve(fp_precond_fft *p, double gamma, const double D[FP_MAX
   fftw_execute(p->inverse);
   memcpy(z, w, g->ncells * sizeof *z);
 }
+
+void fp_precond_fft_solve_diffusion(fp_precond_fft *p, const double D[FP_MAX_DIM], const double *r,
+                                    double *z)
+{
+  const fp_grid *g = &p->grid;
+  double *w = p->work;
+  memcpy(w, r, g->ncells * sizeof *w);
+  fftw_execute(p->forward);
+  double Dk[FP_MAX_DIM];
+  for (int k = 0; k < FP_MAX_DIM; k++) Dk[k] = k < g->dim ? D[k] : 0.0;
+  const double *l0 = p->lambda[0];
+  const double *l1 = g->dim > 1 ? p->lambda[1] : NULL;
+  const double *l2 = g->dim > 2 ? p->lambda[2] : NULL;
+  size_t cell = 0;
+  for (size_t i2 = 0; i2 < g->n[2]; i2++) {
+    double a2 = l2 ? Dk[2] * l2[i2] : 0.0;
+    for (size_t i1 = 0; i1 < g->n[1]; i1++) {
+      double a1 = a2 + (l1 ? Dk[1] * l1[i1] : 0.0);
+      for (size_t i0 = 0; i0 < g->n[0]; i0++, cell++) {
+        double a = a1 + Dk[0] * l0[i0]; /* eigenvalue of -sum D_k Delta_k, >= 0 */
+        w[cell] = a > 0.0 ? -w[cell] * p->scale / a : 0.0;
+      }
+    }
+  }
+  fftw_execute(p->inverse);
+  memcpy(z, w, g->ncells * sizeof *z);
+}

@@ -34,6 +34,7 @@ typedef struct run_context {
   double *p_ss;            /* stationary density for the split, NULL if none */
   bool split;
   double stationary_residual;
+  fp_stationary_method stationary_method;
   fp_output_table *table;
   fp_output_table *snap_index;
   size_t n_times;
@@ -176,8 +177,10 @@ static int write_snapshot(run_context *r, double t, const double *p, fp_error *e
 static int update_split(run_context *r, const double *p, fp_error *err)
 {
   if (!r->split) return FP_OK;
+  /* time-independent fields: solved once, at the first output */
   if (!fp_operator_time_dependent(r->op) && r->stationary_residual >= 0.0) return FP_OK;
-  return fp_stationary_solve(r->op, p, r->p_ss, &r->stationary_residual, err);
+  return fp_stationary_solve_auto(r->op, p, r->p_ss, &r->stationary_residual,
+                                  &r->stationary_method, err);
 }
 
 static void track_row(run_context *r, const fp_balance_row *row, fp_run_result *res)
@@ -202,12 +205,17 @@ static int record_output(run_context *r, double t, const double *p, fp_run_resul
                          fp_error *err)
 {
   fp_balance_row row;
+  struct timespec phase;
   int rc = fp_operator_assemble(r->op, t, err);
+  clock_gettime(CLOCK_MONOTONIC, &phase);
   if (rc == FP_OK) rc = update_split(r, p, err);
+  res->stationary_seconds += seconds_since(&phase);
+  clock_gettime(CLOCK_MONOTONIC, &phase);
   if (rc == FP_OK) rc = fp_solver_dense_derivative(r->solver, r->dpdt_dense, err);
   if (rc == FP_OK)
     rc = fp_balance_compute(r->balance, t, p, r->ref.q, r->dpdt_dense, r->split ? r->p_ss : NULL,
                             &row, err);
+  res->balance_seconds += seconds_since(&phase);
   if (rc != FP_OK) return rc;
   if (res->rows == 0) res->mass_initial = row.mass;
   track_row(r, &row, res);
@@ -233,7 +241,9 @@ static int record_output(run_context *r, double t, const double *p, fp_run_resul
     if (rc != FP_OK) return rc;
     res->rows++;
   }
+  clock_gettime(CLOCK_MONOTONIC, &phase);
   if (is_snapshot && r->opt->write_files) rc = write_snapshot(r, t, p, err);
+  res->snapshot_seconds += seconds_since(&phase);
   return rc;
 }
 
@@ -265,6 +275,9 @@ static void write_summary(run_context *r, const fp_run_result *res, int status,
           r->c->n_output_times, r->snapshots_written);
   fprintf(s, "wall_seconds: %.6f\nsetup_seconds: %.6f\nstep_seconds: %.6f\noutput_seconds: %.6f\n",
           res->wall_seconds, res->setup_seconds, res->step_seconds, res->output_seconds);
+  fprintf(s, "output_stationary_seconds: %.6f\noutput_balance_seconds: %.6f\n"
+             "output_snapshot_seconds: %.6f\n",
+          res->stationary_seconds, res->balance_seconds, res->snapshot_seconds);
   fprintf(s, "initial_normalisation: %.17g\n", res->Z_initial);
   fprintf(s, "reference: %s", fp_reference_describe(&r->ref));
   if (res->Z_reference > 0) fprintf(s, " (normalisation %.17g)", res->Z_reference);
@@ -278,7 +291,8 @@ static void write_summary(run_context *r, const fp_run_result *res, int status,
   fprintf(s, "max_relative_residual_A13: %.3e\nmax_relative_residual_A7: %.3e\n",
           r->worst_residual, r->worst_residual_a7);
   if (r->split)
-    fprintf(s, "stationary_residual: %.3e\nmax_relative_split_residual: %.3e\n",
+    fprintf(s, "stationary_solver: %s\nstationary_residual: %.3e\nmax_relative_split_residual: %.3e\n",
+            r->stationary_method == FP_STATIONARY_GMRES_FFT ? "gmres+fft" : "klu",
             r->stationary_residual, r->worst_split);
   if (isfinite(r->min_face_sigma)) fprintf(s, "min_face_sigma: %.3e\n", r->min_face_sigma);
   if (r->solver) fp_solver_print_stats(r->solver, s);

@@ -30,6 +30,29 @@ extern "C" {
 int fp_stationary_solve(fp_operator *op, const double *hint, double *p_ss,
                         double *residual, fp_error *err);
 
+/* Iterative solve: GMRES on the zero-mass subspace, preconditioned by the
+ * FFT pseudo-inverse of the mean diffusion operator, from `hint` (NULL: the
+ * uniform density) to the round-off level of L p; then the same
+ * normalisation and checks as fp_stationary_solve.  `iterations` (may be
+ * NULL) receives the operator applications.  Errors: as above, and
+ * FP_ERR_NUMERIC when GMRES does not converge. */
+int fp_stationary_solve_iterative(fp_operator *op, const double *hint, double *p_ss,
+                                  double *residual, int *iterations, fp_error *err);
+
+typedef enum fp_stationary_method {
+  FP_STATIONARY_KLU,
+  FP_STATIONARY_GMRES_FFT
+} fp_stationary_method;
+
+/* From this many cells (2D and 3D) the iterative solve is tried first: it
+ * beat KLU from 64^2 up on ou2d_rotating (docs/scheme.md). */
+#define FP_STATIONARY_ITERATIVE_MIN_CELLS 4096
+
+/* The iterative solve where it beats KLU, KLU otherwise and whenever the
+ * iterative one fails its checks; `used` (may be NULL) says which. */
+int fp_stationary_solve_auto(fp_operator *op, const double *hint, double *p_ss, double *residual,
+                             fp_stationary_method *used, fp_error *err);
+
 #ifdef __cplusplus
 }
 #endif
