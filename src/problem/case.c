@@ -72,7 +72,7 @@ static const char *const dynamics_keys[] = {
 static const char *const density_keys[] = {"density", NULL};
 static const char *const time_keys[] = {"end",      "outputs",  "output_times", "rtol",
                                         "atol",     "max_steps", "max_step",    "initial_step",
-                                        NULL};
+                                        "integrator", NULL};
 static const char *const solver_keys[] = {"linear_solver", "preconditioner", "krylov_dim",
                                           "fft_planning", NULL};
 static const char *const output_keys[] = {"directory", "snapshots", "snapshot_times",
@@ -109,6 +109,7 @@ static const key_default defaults[] = {
     {SEC_TIME, "max_steps", "100000"},
     {SEC_TIME, "max_step", "0"},
     {SEC_TIME, "initial_step", "0"},
+    {SEC_TIME, "integrator", "auto"},
     {SEC_SOLVER, "linear_solver", "auto"},
     {SEC_SOLVER, "preconditioner", "auto"},
     {SEC_SOLVER, "krylov_dim", "20"},
@@ -1384,6 +1385,15 @@ static int load_time(fp_loader *ld)
   load_number(ld, SEC_TIME, "atol", 0.0, true, INFINITY, &c->atol);
   load_number(ld, SEC_TIME, "max_step", 0.0, false, INFINITY, &c->max_step);
   load_number(ld, SEC_TIME, "initial_step", 0.0, false, INFINITY, &c->initial_step);
+  field fi = get_field(ld, SEC_TIME, "integrator");
+  if (strcmp(fi.text, "auto") == 0)
+    c->integrator = FP_INTEGRATOR_AUTO;
+  else if (strcmp(fi.text, "cvode") == 0)
+    c->integrator = FP_INTEGRATOR_CVODE;
+  else if (strcmp(fi.text, "exponential") == 0)
+    c->integrator = FP_INTEGRATOR_EXPONENTIAL;
+  else
+    fail(ld, &fi, FP_ERR_CASE, "expected auto, cvode or exponential, got '%s'", fi.text);
   field fm = get_field(ld, SEC_TIME, "max_steps");
   if (!parse_integer(fm.text, &c->max_steps) || c->max_steps <= 0)
     fail(ld, &fm, FP_ERR_CASE, "expected a positive integer, got '%s'", fm.text);

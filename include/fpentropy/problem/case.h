@@ -40,6 +40,14 @@ typedef enum fp_split_mode {
   FP_SPLIT_OFF       /* never (saves one sparse LU, or one per output for t-dependent fields) */
 } fp_split_mode;
 
+/* [time] integrator: CVODE's BDF, or the Krylov exponential integrator for
+ * time-independent fields (time/expo.c); auto picks (solver.h). */
+typedef enum fp_integrator_kind {
+  FP_INTEGRATOR_AUTO = 0,
+  FP_INTEGRATOR_CVODE,
+  FP_INTEGRATOR_EXPONENTIAL
+} fp_integrator_kind;
+
 /* [time] rtol = auto: the solver picks rtol from the grid's spatial error
  * level (fp_solver_auto_rtol). */
 #define FP_RTOL_AUTO 0.0
@@ -99,6 +107,7 @@ typedef struct fp_case {
   long max_steps;          /* CVODE mxstep between two output times */
   double max_step;         /* 0: no limit */
   double initial_step;     /* 0: CVODE's estimate */
+  fp_integrator_kind integrator;
 
   /* [solver] */
   fp_linear_solver_kind linear_solver;

@@ -40,6 +40,7 @@ typedef struct fp_solver_options {
   int krylov_dim;
   bool fft_measure;                     /* plan the FFT preconditioner with FFTW_MEASURE */
   bool nonnegative;                     /* impose p >= 0 on accepted steps */
+  fp_integrator_kind integrator;        /* FP_INTEGRATOR_AUTO: fp_solver_choose_integrator */
   /* polled in every right-hand side evaluation; when it becomes non-zero
    * the integration stops with FP_ERR_INTERRUPTED (may be NULL) */
   volatile sig_atomic_t *interrupted;
@@ -62,6 +63,13 @@ double fp_solver_space_error_level(const fp_grid *g, const double *p);
 #define FP_RTOL_AUTO_MAX 1e-3
 #define FP_TIME_ERROR_FRACTION 0.05
 double fp_solver_auto_rtol(const fp_grid *g, const double *p0);
+
+/* The integrator `auto` takes: the Krylov exponential integrator for
+ * time-independent fields on grids of at most FP_EXPO_AUTO_MAX_CELLS cells
+ * (where it measured faster, docs/scheme.md), CVODE otherwise.  An explicit
+ * choice is returned as is. */
+fp_integrator_kind fp_solver_choose_integrator(const fp_operator *op, fp_integrator_kind asked);
+#define FP_EXPO_AUTO_MAX_CELLS 20000
 
 /* Options from a case's [time] and [solver] sections; nonnegative is set
  * when the operator has two-point fluxes only (pass op) or left false. */
@@ -111,6 +119,10 @@ const double *fp_solver_state(const fp_solver *s);
 int fp_solver_dense_derivative(fp_solver *s, double *dpdt, fp_error *err);
 
 void fp_solver_get_stats(const fp_solver *s, fp_solver_stats *stats);
+
+/* The integrator in use (never FP_INTEGRATOR_AUTO) and its name. */
+fp_integrator_kind fp_solver_integrator(const fp_solver *s);
+const char *fp_integrator_name(fp_integrator_kind k);
 
 /* Name of the linear solver actually used ("band", "klu", "dense",
  * "gmres+fft", "gmres"). */
