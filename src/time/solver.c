@@ -513,6 +513,7 @@ void fp_solver_print_stats(const fp_solver *s, FILE *f)
           s->rtol_auto ? "yes (from the spatial error level of p(0))" : "no");
   fprintf(f, "integrator: %s\n", fp_integrator_name(s->integrator));
   if (s->expo) {
+    fprintf(f, "linear_solver: none\n");
     fprintf(f, "steps: %ld\noperator_applications: %ld\nrejected_steps: %ld\n"
                "last_krylov_dim: %d\nlast_step: %.6g\n"
                "negatives_zeroed: %ld (values in (-atol, 0) set to 0)\n",

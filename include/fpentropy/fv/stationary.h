@@ -10,7 +10,9 @@
  * r in the bulk of `hint`; the resulting sparse system is solved directly
  * with KLU and the solution normalised to unit mass.  The residual
  * ||L p_ss||_inf / (||L||_inf ||p_ss||_inf) is returned for the caller to
- * check and report.
+ * check and report.  fp_stationary_solve_iterative() finds the same vector by
+ * GMRES preconditioned with the FFT diffusion pseudo-inverse, and
+ * fp_stationary_solve_auto() picks (run.c uses it for the split).
  */
 #ifndef FPENTROPY_STATIONARY_H
 #define FPENTROPY_STATIONARY_H
