@@ -183,6 +183,26 @@ void fp_precond_fft_solve_diffusion(fp_precond_fft *p, const double D[FP_MAX_DIM
                                     double *z)
 {
   const fp_grid *g = &p->grid;
+  if (p->forward_x && g->bc[0] != FP_BC_ABSORBING) {
+    /* The cheaper x-transform path solves (I - gamma A) z = r, A = sum D_k
+     * Delta_k: with gamma = 1/sigma, sigma = 1e-3 of A's smallest nonzero
+     * decay rate, -gamma (I - gamma A)^{-1} = -(sigma - A)^{-1} differs from
+     * A^+ by a factor within 0.1 % of 1 on every nonconstant mode; the
+     * constant mode is removed. */
+    double l1 = INFINITY;
+    for (int k = 0; k < g->dim; k++) {
+      /* index 1 holds the lowest nonzero frequency (half-complex order for
+       * periodic axes) */
+      if (g->n[k] > 1) l1 = fmin(l1, D[k] * p->lambda[k][1]);
+    }
+    double gamma = 1.0 / (1e-3 * l1);
+    solve_x_transform(p, gamma, D, r, z);
+    double mean = 0.0;
+    for (size_t c = 0; c < g->ncells; c++) mean += z[c];
+    mean /= (double)g->ncells;
+    for (size_t c = 0; c < g->ncells; c++) z[c] = -gamma * (z[c] - mean);
+    return;
+  }
   double *w = p->work;
   memcpy(w, r, g->ncells * sizeof *w);
   fftw_execute(p->forward);
