@@ -54,10 +54,15 @@ REF_SECONDS = 5.6
 REF_L1 = 1.6e-4
 REF_CASE = "ou2d_rotating"
 
+# CVODE with each linear solver (pinned: `auto` may take the exponential integrator), and
+# the Krylov exponential integrator (issue 11)
 SOLVERS = {
-    "klu": ["solver.linear_solver=klu"],
-    "gmres+fft": ["solver.linear_solver=gmres", "solver.preconditioner=fft"],
-    "gmres+none": ["solver.linear_solver=gmres", "solver.preconditioner=none"],
+    "klu": ["solver.linear_solver=klu", "time.integrator=cvode"],
+    "gmres+fft": ["solver.linear_solver=gmres", "solver.preconditioner=fft",
+                  "time.integrator=cvode"],
+    "gmres+none": ["solver.linear_solver=gmres", "solver.preconditioner=none",
+                   "time.integrator=cvode"],
+    "exponential": ["time.integrator=exponential"],
 }
 
 
@@ -75,6 +80,8 @@ def plan(quick):
         runs.append(("ou2d_rotating", 2, n, "gmres+fft"))
         if n <= 128:
             runs.append(("ou2d_rotating", 2, n, "gmres+none"))
+        if n <= 256:
+            runs.append(("ou2d_rotating", 2, n, "exponential"))
     for n in [16, 24] + s3:
         if n >= 32:
             runs.append(("ou3d_tensor", 3, n, "gmres+fft"))

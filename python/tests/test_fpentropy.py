@@ -82,7 +82,7 @@ def test_pandas_defaults(relax):
     assert isinstance(frame, pd.DataFrame) and frame.attrs["meta"]["file"] == "balance.csv"
     exact = fpentropy.read_balance(relax.dir, frame=False)["kl"]
     assert np.array_equal(frame["kl"].to_numpy(), exact)    # float_precision="round_trip"
-    assert np.allclose(df["kl"].to_numpy(), exact, rtol=1e-15, atol=0)  # defaults: within an ulp
+    assert np.allclose(df["kl"].to_numpy(), exact, rtol=1e-14, atol=0)  # defaults: within a few ulps
 
 
 def test_every_csv_is_plain(relax, tmp_path):

@@ -18,6 +18,7 @@
 
 #include "core/error_impl.h"
 #include "core/spd_impl.h"
+#include "fv/stencil_impl.h"
 
 /* At most 3^3 distinct cells meet in one row of L (19 are used in 3D). */
 #define ROW_CAPACITY 27
@@ -65,6 +66,9 @@ struct fp_operator {
   size_t band_lower, band_upper;
 
   double mean_D[FP_MAX_DIM];
+
+  /* fast path for diagonal D on the box grid (stencil.c): same results */
+  fp_stencil *stencil;
 };
 
 double fp_bernoulli(double z)
@@ -80,6 +84,7 @@ void fp_operator_destroy(fp_operator **op)
   if (!op || !*op) return;
   fp_operator *o = *op;
   fp_fields_destroy(&o->fields);
+  fp_stencil_destroy(&o->stencil);
   free(o->left);
   free(o->right);
   free(o->axis);
@@ -659,6 +664,11 @@ int fp_operator_assemble(fp_operator *op, double t, fp_error *err)
   for (int k = 0; k < dim; k++)
     op->mean_D[k] = faces_per_axis[k] ? sum_D[k] / (double)faces_per_axis[k] : 0.0;
   /* Axes without faces (one reflecting cell layer cannot happen: n >= 2). */
+  if (op->stencil) {
+    fp_face_view view;
+    fp_operator_faces(op, &view);
+    fp_stencil_update(op->stencil, &view);
+  }
   op->t = t;
   op->assembled = true;
   return FP_OK;
@@ -692,6 +702,7 @@ int fp_operator_create_on(const fp_grid *grid, const fp_field_spec *fields, fp_o
     if (rc == FP_OK && o->tensor && !o->time_dependent) rc = prune_edges(o, err);
   }
   if (rc == FP_OK) rc = build_pattern(o, err);
+  if (rc == FP_OK && o->two_point) rc = fp_stencil_create(&o->grid, &o->stencil, err);
   if (rc == FP_OK) rc = fp_operator_assemble(o, 0.0, err);
   if (rc != FP_OK) {
     fp_operator_destroy(&o);
@@ -735,6 +746,15 @@ static void compute_fluxes(const fp_operator *op, const double *restrict p, doub
 }
 
 void fp_operator_apply(fp_operator *op, const double *restrict p, double *restrict dpdt)
+{
+  if (op->stencil) {
+    fp_stencil_apply(op->stencil, p, dpdt);
+    return;
+  }
+  fp_operator_apply_general(op, p, dpdt);
+}
+
+void fp_operator_apply_general(fp_operator *op, const double *restrict p, double *restrict dpdt)
 {
   const fp_grid *g = &op->grid;
   const double *flux = op->flux_work;

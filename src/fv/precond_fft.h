@@ -30,4 +30,14 @@ void fp_precond_fft_destroy(fp_precond_fft **p);
 void fp_precond_fft_solve(fp_precond_fft *p, double gamma, const double D[FP_MAX_DIM],
                           const double *r, double *z);
 
+/* z = (sum_k D_k Delta_k)^+ r: the pseudo-inverse of the constant-coefficient
+ * diffusion operator (the constant mode of reflecting/periodic grids, its
+ * null space, is mapped to 0); r and z may alias.  Preconditioner of the
+ * stationary problem L p = 0 (stationary.c).  On 2D grids with a reflecting
+ * y axis, -(sigma - sum D_k Delta_k)^{-1} with sigma = 1e-3 of the smallest
+ * nonzero decay rate and the constant mode removed (cheaper transforms; the
+ * same preconditioner to 0.1 %). */
+void fp_precond_fft_solve_diffusion(fp_precond_fft *p, const double D[FP_MAX_DIM], const double *r,
+                                    double *z);
+
 #endif /* FPENTROPY_PRECOND_FFT_H */

@@ -76,7 +76,7 @@ static const char *const initial_keys[] = {"density", "mean", "covariance", NULL
 static const char *const reference_keys[] = {"density", "mean", "covariance", "normalise", NULL};
 static const char *const time_keys[] = {"end",      "outputs",  "output_times", "rtol",
                                         "atol",     "max_steps", "max_step",    "initial_step",
-                                        NULL};
+                                        "integrator", NULL};
 static const char *const solver_keys[] = {"linear_solver", "preconditioner", "krylov_dim",
                                           "fft_planning", NULL};
 static const char *const output_keys[] = {"directory", "snapshots", "snapshot_times",
@@ -112,11 +112,12 @@ static const key_default defaults[] = {
     {SEC_REFERENCE, "density", "initial"},
     {SEC_REFERENCE, "normalise", "yes"},
     {SEC_TIME, "outputs", "11"},
-    {SEC_TIME, "rtol", "1e-6"},
+    {SEC_TIME, "rtol", "auto"},
     {SEC_TIME, "atol", "1e-12"},
     {SEC_TIME, "max_steps", "100000"},
     {SEC_TIME, "max_step", "0"},
     {SEC_TIME, "initial_step", "0"},
+    {SEC_TIME, "integrator", "auto"},
     {SEC_SOLVER, "linear_solver", "auto"},
     {SEC_SOLVER, "preconditioner", "auto"},
     {SEC_SOLVER, "krylov_dim", "20"},
@@ -1577,10 +1578,23 @@ static int load_time(fp_loader *ld)
   int rc = load_time_list(ld, SEC_TIME, "outputs", "output_times", 2, true, &c->output_times,
                           &c->n_output_times);
   if (rc == FP_ERR_NOMEM) return rc;
-  load_number(ld, SEC_TIME, "rtol", 0.0, true, 0.1, &c->rtol);
+  field fr = get_field(ld, SEC_TIME, "rtol");
+  if (fr.text && strcmp(fr.text, "auto") == 0)
+    c->rtol = FP_RTOL_AUTO; /* resolved by the solver from the grid and p(0) */
+  else
+    load_number(ld, SEC_TIME, "rtol", 0.0, true, 0.1, &c->rtol);
   load_number(ld, SEC_TIME, "atol", 0.0, true, INFINITY, &c->atol);
   load_number(ld, SEC_TIME, "max_step", 0.0, false, INFINITY, &c->max_step);
   load_number(ld, SEC_TIME, "initial_step", 0.0, false, INFINITY, &c->initial_step);
+  field fi = get_field(ld, SEC_TIME, "integrator");
+  if (strcmp(fi.text, "auto") == 0)
+    c->integrator = FP_INTEGRATOR_AUTO;
+  else if (strcmp(fi.text, "cvode") == 0)
+    c->integrator = FP_INTEGRATOR_CVODE;
+  else if (strcmp(fi.text, "exponential") == 0)
+    c->integrator = FP_INTEGRATOR_EXPONENTIAL;
+  else
+    fail(ld, &fi, FP_ERR_CASE, "expected auto, cvode or exponential, got '%s'", fi.text);
   field fm = get_field(ld, SEC_TIME, "max_steps");
   if (!parse_integer(fm.text, &c->max_steps) || c->max_steps <= 0)
     fail(ld, &fm, FP_ERR_CASE, "expected a positive integer, got '%s'", fm.text);

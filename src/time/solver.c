@@ -3,7 +3,7 @@
 #include <fpentropy/time/solver.h>
 
 #include <cvode/cvode.h>
-#include <nvector/nvector_serial.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sundials/sundials_config.h>
@@ -22,6 +22,8 @@
 
 #include "core/error_impl.h"
 #include "fv/precond_fft.h"
+#include "time/expo_impl.h"
+#include "time/nvector_fp_impl.h"
 
 #if !defined(SUNDIALS_DOUBLE_PRECISION)
 #error "fpentropy needs SUNDIALS built in double precision"
@@ -33,6 +35,8 @@ struct fp_solver {
   fp_operator *op;
   fp_linear_solver_kind kind;
   fp_preconditioner_kind prec;
+  fp_integrator_kind integrator;
+  fp_expo *expo;           /* the exponential integrator, or NULL (CVODE) */
   SUNContext ctx;
   void *cvode;
   N_Vector y;
@@ -48,6 +52,8 @@ struct fp_solver {
   double gamma;            /* from the last preconditioner setup */
   double mean_D[FP_MAX_DIM];
   double t;
+  double rtol;             /* resolved relative tolerance */
+  bool rtol_auto;
   fp_error callback_error; /* first failure inside a CVODE callback */
   volatile sig_atomic_t *interrupted;
   char cvode_message[512]; /* last message from CVODE's error handler */
@@ -65,6 +71,7 @@ void fp_solver_options_from_case(const fp_case *c, const fp_operator *op, fp_sol
   opt->krylov_dim = c->krylov_dim;
   opt->fft_measure = c->fft_measure;
   opt->nonnegative = op ? fp_operator_two_point(op) : false;
+  opt->integrator = c->integrator;
   opt->interrupted = NULL;
 }
 
@@ -162,6 +169,7 @@ void fp_solver_destroy(fp_solver **sp)
   if (s->constraints) N_VDestroy(s->constraints);
   if (s->dky) N_VDestroy(s->dky);
   fp_precond_fft_destroy(&s->fft);
+  fp_expo_destroy(&s->expo);
   if (s->ctx) SUNContext_Free(&s->ctx);
   free(s);
   *sp = NULL;
@@ -243,9 +251,76 @@ static int attach_linear_solver(fp_solver *s, const fp_solver_options *opt, fp_e
   return FP_OK;
 }
 
+double fp_solver_space_error_level(const fp_grid *g, const double *p)
+{
+  double mass = 0.0, curvature = 0.0;
+  for (size_t i = 0; i < g->ncells; i++) mass += fabs(p[i]);
+  for (int k = 0; k < g->dim; k++) {
+    size_t stride = g->stride[k], n = g->n[k], layer = stride * n;
+    double sum = 0.0;
+    /* cells with both neighbours along k: index along k in [1, n-2] */
+    for (size_t base = 0; base < g->ncells; base += layer)
+      for (size_t a = 1; a + 1 < n; a++)
+        for (size_t s = 0; s < stride; s++) {
+          size_t i = base + a * stride + s;
+          sum += fabs(p[i + stride] - 2.0 * p[i] + p[i - stride]);
+        }
+    curvature += sum / 24.0;
+  }
+  return mass > 0.0 ? curvature / mass : 0.0;
+}
+
+double fp_solver_auto_rtol(const fp_grid *g, const double *p0)
+{
+  double r = FP_RTOL_AUTO_FACTOR * fp_solver_space_error_level(g, p0);
+  if (!(r >= FP_RTOL_AUTO_MIN)) r = FP_RTOL_AUTO_MIN; /* also NaN */
+  return r > FP_RTOL_AUTO_MAX ? FP_RTOL_AUTO_MAX : r;
+}
+
+double fp_solver_rtol(const fp_solver *s) { return s->rtol; }
+
+fp_integrator_kind fp_solver_choose_integrator(const fp_operator *op, fp_integrator_kind asked)
+{
+  if (asked != FP_INTEGRATOR_AUTO) return asked;
+  if (fp_operator_time_dependent(op)) return FP_INTEGRATOR_CVODE;
+  /* A polynomial Krylov step may only be as long as the basis resolves the
+   * stiffest decay rates (tau rho <~ m^2 / 4, rho ~ 4 dim D / h^2), so its cost
+   * grows like cells^2 on a fixed time interval, while BDF with the FFT
+   * preconditioner takes a grid-independent number of steps: the exponential
+   * integrator wins only on small grids (docs/scheme.md, tools/bench_solvers.py). */
+  return fp_operator_grid(op)->ncells <= FP_EXPO_AUTO_MAX_CELLS ? FP_INTEGRATOR_EXPONENTIAL
+                                                                 : FP_INTEGRATOR_CVODE;
+}
+
+fp_integrator_kind fp_solver_integrator(const fp_solver *s) { return s->integrator; }
+
+const char *fp_integrator_name(fp_integrator_kind k)
+{
+  switch (k) {
+  case FP_INTEGRATOR_CVODE: return "cvode";
+  case FP_INTEGRATOR_EXPONENTIAL: return "exponential";
+  default: return "auto";
+  }
+}
+
+static int create_exponential(fp_solver *s, const double *p0, double t0,
+                              const fp_solver_options *opt, fp_error *err)
+{
+  const fp_grid *g = fp_operator_grid(s->op);
+  bool conserving = true;
+  for (int k = 0; k < g->dim; k++) conserving &= g->bc[k] != FP_BC_ABSORBING;
+  fp_expo_options eo = {.rtol = s->rtol,
+                        .atol = opt->atol,
+                        .max_steps = opt->max_steps,
+                        .nonnegative = opt->nonnegative,
+                        .conserving = conserving,
+                        .interrupted = opt->interrupted};
+  return fp_expo_create(s->op, t0, p0, &eo, &s->expo, err);
+}
+
 static int check_options(const fp_solver_options *opt, fp_error *err)
 {
-  if (!(opt->rtol > 0.0 && opt->rtol < 1.0))
+  if (!(opt->rtol == FP_RTOL_AUTO || (opt->rtol > 0.0 && opt->rtol < 1.0)))
     return fp_fail(err, FP_ERR_ARG, "rtol must be in (0, 1), got %g", opt->rtol);
   if (!(opt->atol > 0.0)) return fp_fail(err, FP_ERR_ARG, "atol must be positive, got %g", opt->atol);
   if (opt->max_steps <= 0) return fp_fail(err, FP_ERR_ARG, "max_steps must be positive");
@@ -281,14 +356,24 @@ int fp_solver_create(fp_operator *op, double t0, const double *p0, const fp_solv
                        "linear_solver = band does not suit a periodic axis; use klu or auto");
       }
   }
+  s->rtol_auto = opt->rtol == FP_RTOL_AUTO;
+  s->rtol = s->rtol_auto ? fp_solver_auto_rtol(g, p0) : opt->rtol;
+  s->integrator = fp_solver_choose_integrator(op, opt->integrator);
+  s->nonnegative = opt->nonnegative;
+  if (s->integrator == FP_INTEGRATOR_EXPONENTIAL) {
+    rc = create_exponential(s, p0, t0, opt, err);
+    if (rc != FP_OK) goto fail;
+    *out = s;
+    return FP_OK;
+  }
   int flag;
   rc = FP_ERR_SOLVER;
   if (SUNContext_Create(NULL, &s->ctx) != 0) {
     rc = fp_fail(err, FP_ERR_SOLVER, "SUNContext_Create failed");
     goto fail;
   }
-  s->y = N_VNew_Serial((sunindextype)g->ncells, s->ctx);
-  s->dky = N_VNew_Serial((sunindextype)g->ncells, s->ctx);
+  s->y = fp_nvector_new((sunindextype)g->ncells, s->ctx);
+  s->dky = fp_nvector_new((sunindextype)g->ncells, s->ctx);
   s->cvode = CVodeCreate(CV_BDF, s->ctx);
   if (!s->y || !s->dky || !s->cvode) {
     rc = fp_fail(err, FP_ERR_NOMEM, "out of memory creating CVODE");
@@ -298,7 +383,7 @@ int fp_solver_create(fp_operator *op, double t0, const double *p0, const fp_solv
   flag = CVodeSetErrHandlerFn(s->cvode, error_handler, s);
   if (flag == CV_SUCCESS) flag = CVodeInit(s->cvode, rhs, t0, s->y);
   if (flag == CV_SUCCESS) flag = CVodeSetUserData(s->cvode, s);
-  if (flag == CV_SUCCESS) flag = CVodeSStolerances(s->cvode, opt->rtol, opt->atol);
+  if (flag == CV_SUCCESS) flag = CVodeSStolerances(s->cvode, s->rtol, opt->atol);
   if (flag == CV_SUCCESS) flag = CVodeSetMaxNumSteps(s->cvode, opt->max_steps);
   if (flag == CV_SUCCESS && opt->max_step > 0) flag = CVodeSetMaxStep(s->cvode, opt->max_step);
   if (flag == CV_SUCCESS && opt->initial_step > 0) flag = CVodeSetInitStep(s->cvode, opt->initial_step);
@@ -309,10 +394,9 @@ int fp_solver_create(fp_operator *op, double t0, const double *p0, const fp_solv
     rc = cvode_failed(s, err, flag, "CVODE setup");
     goto fail;
   }
-  s->nonnegative = opt->nonnegative;
   s->clamp_below = FP_SOLVER_ROUNDOFF_NEGATIVE * opt->atol;
   if (opt->nonnegative) {
-    s->constraints = N_VNew_Serial((sunindextype)g->ncells, s->ctx);
+    s->constraints = fp_nvector_new((sunindextype)g->ncells, s->ctx);
     if (!s->constraints) {
       rc = fp_fail(err, FP_ERR_NOMEM, "out of memory creating CVODE constraints");
       goto fail;
@@ -338,6 +422,11 @@ int fp_solver_advance(fp_solver *s, double t_out, fp_error *err)
   if (t_out == s->t) return FP_OK;
   if (t_out < s->t)
     return fp_fail(err, FP_ERR_ARG, "cannot advance backwards from t = %g to %g", s->t, t_out);
+  if (s->expo) {
+    int rc = fp_expo_advance(s->expo, t_out, err);
+    if (rc == FP_OK) s->t = t_out, s->stepped = true;
+    return rc;
+  }
   int flag = CVodeSetStopTime(s->cvode, t_out);
   if (flag != CV_SUCCESS) return cvode_failed(s, err, flag, "CVodeSetStopTime");
   sunrealtype t_reached = s->t;
@@ -364,9 +453,11 @@ int fp_solver_advance(fp_solver *s, double t_out, fp_error *err)
 
 int fp_solver_dense_derivative(fp_solver *s, double *dpdt, fp_error *err)
 {
-  if (!s->stepped) {
+  /* the exponential integrator's step solutions are exp(t L) p0 to the
+   * tolerance: their derivative is L p */
+  if (!s->stepped || s->expo) {
     if (fp_operator_assemble(s->op, s->t, err) != FP_OK) return err ? err->code : FP_ERR_NUMERIC;
-    fp_operator_apply(s->op, N_VGetArrayPointer(s->y), dpdt);
+    fp_operator_apply(s->op, fp_solver_state(s), dpdt);
     return FP_OK;
   }
   int flag = CVodeGetDky(s->cvode, s->t, 1, s->dky);
@@ -376,11 +467,25 @@ int fp_solver_dense_derivative(fp_solver *s, double *dpdt, fp_error *err)
 }
 
 double fp_solver_time(const fp_solver *s) { return s->t; }
-const double *fp_solver_state(const fp_solver *s) { return N_VGetArrayPointer(s->y); }
+const double *fp_solver_state(const fp_solver *s)
+{
+  return s->expo ? fp_expo_state(s->expo) : N_VGetArrayPointer(s->y);
+}
 
 void fp_solver_get_stats(const fp_solver *s, fp_solver_stats *st)
 {
   memset(st, 0, sizeof *st);
+  if (s->expo) {
+    fp_expo_stats es;
+    fp_expo_get_stats(s->expo, &es);
+    st->steps = es.steps;
+    st->rhs_evals = es.applications;
+    st->err_test_fails = es.rejected;
+    st->last_order = es.last_krylov_dim;
+    st->last_step = es.last_step;
+    st->roundoff_negatives_zeroed = es.zeroed;
+    return;
+  }
   void *m = s->cvode;
   CVodeGetNumSteps(m, &st->steps);
   CVodeGetNumRhsEvals(m, &st->rhs_evals);
@@ -404,6 +509,7 @@ void fp_solver_get_stats(const fp_solver *s, fp_solver_stats *st)
 
 const char *fp_solver_linear_solver_name(const fp_solver *s)
 {
+  if (s->expo) return "none";
   if (s->kind == FP_LINSOL_GMRES) return s->fft ? "gmres+fft" : "gmres";
   return fp_linear_solver_name(s->kind);
 }
@@ -412,6 +518,18 @@ void fp_solver_print_stats(const fp_solver *s, FILE *f)
 {
   fp_solver_stats st;
   fp_solver_get_stats(s, &st);
+  fprintf(f, "rtol: %.3e\nrtol_auto: %s\n", s->rtol,
+          s->rtol_auto ? "yes (from the spatial error level of p(0))" : "no");
+  fprintf(f, "integrator: %s\n", fp_integrator_name(s->integrator));
+  if (s->expo) {
+    fprintf(f, "linear_solver: none\n");
+    fprintf(f, "steps: %ld\noperator_applications: %ld\nrejected_steps: %ld\n"
+               "last_krylov_dim: %d\nlast_step: %.6g\n"
+               "negatives_zeroed: %ld (values in (-atol, 0) set to 0)\n",
+            st.steps, st.rhs_evals, st.err_test_fails, st.last_order, st.last_step,
+            st.roundoff_negatives_zeroed);
+    return;
+  }
   fprintf(f, "linear_solver: %s\n", fp_solver_linear_solver_name(s));
   fprintf(f, "steps: %ld\nrhs_evals: %ld\nlinear_setups: %ld\njacobian_evals: %ld\n", st.steps,
           st.rhs_evals, st.lin_setups, st.jac_evals);

@@ -113,7 +113,8 @@ def run_case(binary, case, sets, exact_tol):
 
 def failure(binary, case):
     with tempfile.TemporaryDirectory() as out:
-        code, _, err = run([binary, "run", case, "-o", out, "-q", "--set", "time.max_steps=3"])
+        code, _, err = run([binary, "run", case, "-o", out, "-q", "--set", "time.max_steps=3",
+                            "--set", "time.integrator=cvode"])
         check(code == 1, f"a run that exceeds max_steps exits 1 (got {code})")
         check("CVode" in err or "steps" in err, f"the error names the solver failure: {err.strip()}")
         check(not os.path.exists(os.path.join(out, "balance.csv")), "no final balance.csv after a failure")

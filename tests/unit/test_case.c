@@ -277,7 +277,7 @@ static void test_defaults(void **state)
   assert_int_equal(c->n_output_times, 11);
   for (size_t i = 0; i < 11; i++) assert_close(c->output_times[i], 0.1 * (double)i, 1e-15, 0);
   assert_close(c->output_times[10], 1.0, 0, 0);
-  assert_close(c->rtol, 1e-6, 0, 0);
+  assert_true(c->rtol == FP_RTOL_AUTO);
   assert_close(c->atol, 1e-12, 0, 0);
   assert_int_equal(c->max_steps, 100000);
   assert_close(c->max_step, 0.0, 0, 0);
@@ -306,7 +306,7 @@ static void test_defaults(void **state)
   snprintf(line, sizeof line, "domain.cells = 50    # %s:5\n", path);
   assert_contains(text, line);
   assert_contains(text, "dynamics.drift_x = 0    # default\n");
-  assert_contains(text, "time.rtol = 1e-6    # default\n");
+  assert_contains(text, "time.rtol = auto    # default\n");
   assert_contains(text, "time.outputs = 11    # default\n");
   assert_contains(text, "reference.density = initial    # default\n");
   snprintf(line, sizeof line, "output.directory = %s    # default\n", dir);

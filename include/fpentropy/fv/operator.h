@@ -122,6 +122,11 @@ FP_API double fp_operator_time(const fp_operator *op);
  * operator. */
 FP_API void fp_operator_apply(fp_operator *op, const double *p, double *dpdt);
 
+/* The same product by the general path (face stencils and index arrays),
+ * which fp_operator_apply() replaces by a structured-grid stencil for
+ * diagonal D with bit-for-bit equal results; for tests and benchmarks. */
+FP_API void fp_operator_apply_general(fp_operator *op, const double *p, double *dpdt);
+
 /* flux[f] = F_f for every face (fp_operator_faces().count entries). */
 FP_API void fp_operator_face_fluxes(const fp_operator *op, const double *p, double *flux);
 

@@ -50,6 +50,18 @@ typedef enum fp_error_estimate_mode {
   FP_ERROR_ESTIMATE_VERIFY   /* plus N/2 and N/4: observed order per column and time */
 } fp_error_estimate_mode;
 
+/* [time] integrator: CVODE's BDF, or the Krylov exponential integrator for
+ * time-independent fields (time/expo.c); auto picks (solver.h). */
+typedef enum fp_integrator_kind {
+  FP_INTEGRATOR_AUTO = 0,
+  FP_INTEGRATOR_CVODE,
+  FP_INTEGRATOR_EXPONENTIAL
+} fp_integrator_kind;
+
+/* [time] rtol = auto: the solver picks rtol from the grid's spatial error
+ * level (fp_solver_auto_rtol). */
+#define FP_RTOL_AUTO 0.0
+
 typedef enum fp_linear_solver_kind {
   FP_LINSOL_AUTO = 0, /* chosen from dimension, boundaries and size */
   FP_LINSOL_BAND,     /* SUNDIALS band LU (1D, non-periodic) */
@@ -104,10 +116,11 @@ typedef struct fp_case {
   double t_end;
   size_t n_output_times;
   double *output_times;    /* owned, strictly increasing, first >= 0, last == t_end */
-  double rtol, atol;
+  double rtol, atol;        /* rtol FP_RTOL_AUTO: from the spatial error level (solver.h) */
   long max_steps;          /* CVODE mxstep between two output times */
   double max_step;         /* 0: no limit */
   double initial_step;     /* 0: CVODE's estimate */
+  fp_integrator_kind integrator;
 
   /* [solver] */
   fp_linear_solver_kind linear_solver;

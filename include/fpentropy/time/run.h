@@ -66,6 +66,9 @@ typedef struct fp_run_result {
   double setup_seconds;    /* operator, densities, closed form, solver setup */
   double step_seconds;     /* CVODE time stepping */
   double output_seconds;   /* balance diagnostics, stationary solves, files */
+  double stationary_seconds; /* of output_seconds: stationary densities for the split */
+  double balance_seconds;  /* of output_seconds: balance rows (with the dense derivative) */
+  double snapshot_seconds; /* of output_seconds: snapshot files */
   double mass_initial, mass_final;
   double max_mass_drift;   /* max over outputs of |mass - mass(0)| / mass(0) */
   double min_density;      /* smallest cell value over all outputs */

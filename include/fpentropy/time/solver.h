@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 typedef struct fp_solver_options {
-  double rtol;                          /* relative tolerance */
+  double rtol;                          /* relative tolerance; FP_RTOL_AUTO: fp_solver_auto_rtol */
   double atol;                          /* absolute tolerance on p */
   long max_steps;                       /* steps allowed between two output times */
   double max_step;                      /* 0: no limit */
@@ -42,10 +42,38 @@ typedef struct fp_solver_options {
   int krylov_dim;
   bool fft_measure;                     /* plan the FFT preconditioner with FFTW_MEASURE */
   bool nonnegative;                     /* impose p >= 0 on accepted steps */
+  fp_integrator_kind integrator;        /* FP_INTEGRATOR_AUTO: fp_solver_choose_integrator */
   /* polled in every right-hand side evaluation; when it becomes non-zero
    * the integration stops with FP_ERR_INTERRUPTED (may be NULL) */
   volatile sig_atomic_t *interrupted;
 } fp_solver_options;
+
+/* The spatial error level of density p on grid g: the relative L1 size of
+ * the second-order truncation term, sum_k h_k^2/24 |d_k^2 p| / |p|, from
+ * second differences (it scales as h^2, like the scheme's error). */
+FP_API double fp_solver_space_error_level(const fp_grid *g, const double *p);
+
+/* Time tolerances below the space error buy nothing (the error is the space
+ * error), above it they spoil it.  rtol = auto takes
+ *     rtol = FP_RTOL_AUTO_FACTOR * fp_solver_space_error_level(grid, p0),
+ * clamped to [FP_RTOL_AUTO_MIN, FP_RTOL_AUTO_MAX].  The factor keeps the time
+ * error (L1, max over the outputs) at most FP_TIME_ERROR_FRACTION of the
+ * space error on the Ornstein-Uhlenbeck cases (tests/unit/test_tolerance.c
+ * asserts it at two grids each). */
+#define FP_RTOL_AUTO_FACTOR 0.1
+#define FP_RTOL_AUTO_MIN 1e-10
+#define FP_RTOL_AUTO_MAX 1e-3
+#define FP_TIME_ERROR_FRACTION 0.05
+
+/* The rtol of `rtol = auto` for grid g and initial density p0 (above). */
+FP_API double fp_solver_auto_rtol(const fp_grid *g, const double *p0);
+
+/* The integrator `auto` takes: the Krylov exponential integrator for
+ * time-independent fields on grids of at most FP_EXPO_AUTO_MAX_CELLS cells
+ * (where it measured faster, docs/scheme.md), CVODE otherwise.  An explicit
+ * choice is returned as is. */
+FP_API fp_integrator_kind fp_solver_choose_integrator(const fp_operator *op, fp_integrator_kind asked);
+#define FP_EXPO_AUTO_MAX_CELLS 20000
 
 /* Options from a case's [time] and [solver] sections; nonnegative is set
  * when the operator has two-point fluxes only (pass op) or left false. */
@@ -81,6 +109,9 @@ FP_API void fp_solver_destroy(fp_solver **s);
  * (step limit, convergence or error-test failures, ...). */
 FP_API int fp_solver_advance(fp_solver *s, double t_out, fp_error *err);
 
+/* The relative tolerance in use (resolved when the options asked for auto). */
+FP_API double fp_solver_rtol(const fp_solver *s);
+
 /* Current time and state (ncells values, owned by the solver, valid until
  * the next advance). */
 FP_API double fp_solver_time(const fp_solver *s);
@@ -93,6 +124,10 @@ FP_API int fp_solver_dense_derivative(fp_solver *s, double *dpdt, fp_error *err)
 
 /* CVODE's counters (steps, RHS and Jacobian evaluations, iterations) so far. */
 FP_API void fp_solver_get_stats(const fp_solver *s, fp_solver_stats *stats);
+
+/* The integrator in use (never FP_INTEGRATOR_AUTO) and its name. */
+FP_API fp_integrator_kind fp_solver_integrator(const fp_solver *s);
+FP_API const char *fp_integrator_name(fp_integrator_kind k);
 
 /* Name of the linear solver actually used ("band", "klu", "dense",
  * "gmres+fft", "gmres"). */

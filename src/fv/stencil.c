@@ -1,0 +1,140 @@
+/* fpentropy (internal): L p as a stencil on the structured grid (see
+ * stencil_impl.h).
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "fv/stencil_impl.h"
+
+#include <stdlib.h>
+
+#include "core/error_impl.h"
+
+struct fp_stencil {
+  fp_grid grid;
+  double *A[FP_MAX_DIM], *B[FP_MAX_DIM]; /* face above each cell: F = A p_c + B p_up */
+  double *W[FP_MAX_DIM];                 /* absorbing lower wall: F = W p_c (NULL otherwise) */
+};
+
+void fp_stencil_destroy(fp_stencil **sp)
+{
+  if (!sp || !*sp) return;
+  fp_stencil *s = *sp;
+  for (int k = 0; k < FP_MAX_DIM; k++) {
+    free(s->A[k]);
+    free(s->B[k]);
+    free(s->W[k]);
+  }
+  free(s);
+  *sp = NULL;
+}
+
+int fp_stencil_create(const fp_grid *g, fp_stencil **out, fp_error *err)
+{
+  *out = NULL;
+  fp_stencil *s = calloc(1, sizeof *s);
+  if (!s) return fp_fail(err, FP_ERR_NOMEM, "out of memory for the stencil");
+  s->grid = *g;
+  for (int k = 0; k < g->dim; k++) {
+    s->A[k] = calloc(g->ncells, sizeof *s->A[k]);
+    s->B[k] = calloc(g->ncells, sizeof *s->B[k]);
+    if (g->bc[k] == FP_BC_ABSORBING) s->W[k] = calloc(g->ncells, sizeof *s->W[k]);
+    if (!s->A[k] || !s->B[k] || (g->bc[k] == FP_BC_ABSORBING && !s->W[k])) {
+      fp_stencil_destroy(&s);
+      return fp_fail(err, FP_ERR_NOMEM, "out of memory for the stencil of %zu cells", g->ncells);
+    }
+  }
+  *out = s;
+  return FP_OK;
+}
+
+void fp_stencil_update(fp_stencil *s, const fp_face_view *faces)
+{
+  for (size_t f = 0; f < faces->count; f++) {
+    int k = faces->axis[f];
+    double pe = faces->pe[f], dc = faces->dcoef[f];
+    /* the general path's weights, computed the same way (operator.c) */
+    double wL = dc * fp_bernoulli(-pe), wR = -dc * fp_bernoulli(pe);
+    if (faces->left[f] == FP_NO_CELL) {
+      s->W[k][faces->right[f]] = wR;
+    } else {
+      s->A[k][faces->left[f]] = wL;
+      s->B[k][faces->left[f]] = faces->right[f] == FP_NO_CELL ? 0.0 : wR;
+    }
+  }
+}
+
+/* Flux through the face above cell c (position a along axis k). */
+static double flux_above(const fp_stencil *s, int k, size_t c, size_t a, const double *p)
+{
+  const fp_grid *g = &s->grid;
+  size_t n = g->n[k], st = g->stride[k];
+  if (a + 1 < n) return s->A[k][c] * p[c] + s->B[k][c] * p[c + st];
+  switch (g->bc[k]) {
+  case FP_BC_PERIODIC: return s->A[k][c] * p[c] + s->B[k][c] * p[c - (n - 1) * st];
+  case FP_BC_ABSORBING: return s->A[k][c] * p[c];
+  default: return 0.0;
+  }
+}
+
+/* Flux through the face below cell c: the face above the cell below, or the
+ * wall (or wrap) face. */
+static double flux_below(const fp_stencil *s, int k, size_t c, size_t a, const double *p)
+{
+  const fp_grid *g = &s->grid;
+  size_t n = g->n[k], st = g->stride[k];
+  if (a > 0) return flux_above(s, k, c - st, a - 1, p);
+  switch (g->bc[k]) {
+  case FP_BC_PERIODIC: return flux_above(s, k, c + (n - 1) * st, n - 1, p);
+  case FP_BC_ABSORBING: return s->W[k][c] * p[c];
+  default: return 0.0;
+  }
+}
+
+/* Contribution of axis k (k > 0) to a row of cells whose position along k is
+ * a; `first` says whether it starts the sum. */
+static void row_axis(const fp_stencil *s, int k, size_t c0, size_t a, const double *p, double *out)
+{
+  const fp_grid *g = &s->grid;
+  const size_t n0 = g->n[0], st = g->stride[k], n = g->n[k];
+  const double h = g->h[k];
+  if (a > 0 && a + 1 < n) {
+    const double *A = s->A[k] + c0, *B = s->B[k] + c0, *Ad = A - st, *Bd = B - st;
+    const double *pc = p + c0, *pu = pc + st, *pd = pc - st;
+    double *o = out + c0;
+    for (size_t m = 0; m < n0; m++) {
+      double in = Ad[m] * pd[m] + Bd[m] * pc[m];
+      double outf = A[m] * pc[m] + B[m] * pu[m];
+      o[m] += (in - outf) / h;
+    }
+    return;
+  }
+  for (size_t m = 0; m < n0; m++) {
+    size_t c = c0 + m;
+    out[c] += (flux_below(s, k, c, a, p) - flux_above(s, k, c, a, p)) / h;
+  }
+}
+
+void fp_stencil_apply(const fp_stencil *s, const double *p, double *dpdt)
+{
+  const fp_grid *g = &s->grid;
+  const size_t n0 = g->n[0], n1 = g->n[1], n2 = g->n[2];
+  const double h0 = g->h[0];
+  const double *A0 = s->A[0], *B0 = s->B[0];
+  for (size_t i2 = 0; i2 < n2; i2++)
+    for (size_t i1 = 0; i1 < n1; i1++) {
+      size_t c0 = i2 * g->stride[2] + i1 * g->stride[1];
+      /* x: interior cells without branches, the two ends through the
+       * boundary conditions */
+      const double *pr = p + c0, *A = A0 + c0, *B = B0 + c0;
+      double *o = dpdt + c0;
+      for (size_t m = 1; m + 1 < n0; m++) {
+        double in = A[m - 1] * pr[m - 1] + B[m - 1] * pr[m];
+        double out = A[m] * pr[m] + B[m] * pr[m + 1];
+        o[m] = (in - out) / h0;
+      }
+      o[0] = (flux_below(s, 0, c0, 0, p) - flux_above(s, 0, c0, 0, p)) / h0;
+      if (n0 > 1)
+        o[n0 - 1] = (flux_below(s, 0, c0 + n0 - 1, n0 - 1, p) -
+                     flux_above(s, 0, c0 + n0 - 1, n0 - 1, p)) / h0;
+      if (g->dim > 1) row_axis(s, 1, c0, i1, p, dpdt);
+      if (g->dim > 2) row_axis(s, 2, c0, i2, p, dpdt);
+    }
+}

@@ -1,0 +1,275 @@
+/* fpentropy (internal): Krylov exponential integrator (see expo_impl.h).
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "time/expo_impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error_impl.h"
+
+#define MMAX FP_EXPO_KRYLOV_MAX
+/* basis sizes at which the error estimate is checked */
+static const int checkpoints[] = {8, 12, 16, 20, 25, MMAX};
+#define N_CHECKPOINTS (sizeof checkpoints / sizeof checkpoints[0])
+/* step growth per step at most, and the shrink factor on a rejection */
+#define GROW_MAX 10.0
+#define SHRINK 0.5
+
+struct fp_expo {
+  fp_operator *op;
+  fp_expo_options opt;
+  size_t n;
+  double t;
+  double tau;         /* the step the last estimate allowed (not cut by outputs) */
+  double *p, *w;      /* state, weights */
+  double *V;          /* (MMAX + 1) x n basis */
+  double H[MMAX + 1][MMAX];
+  fp_expo_stats stats;
+};
+
+void fp_expo_destroy(fp_expo **ep)
+{
+  if (!ep || !*ep) return;
+  fp_expo *e = *ep;
+  free(e->p);
+  free(e->w);
+  free(e->V);
+  free(e);
+  *ep = NULL;
+}
+
+int fp_expo_create(fp_operator *op, double t0, const double *p0, const fp_expo_options *opt,
+                   fp_expo **out, fp_error *err)
+{
+  *out = NULL;
+  if (fp_operator_time_dependent(op))
+    return fp_fail(err, FP_ERR_UNSUPPORTED,
+                   "the exponential integrator needs time-independent fields (use cvode)");
+  fp_expo *e = calloc(1, sizeof *e);
+  if (!e) return fp_fail(err, FP_ERR_NOMEM, "out of memory for the exponential integrator");
+  e->op = op;
+  e->opt = *opt;
+  e->n = fp_operator_grid(op)->ncells;
+  e->t = t0;
+  e->p = malloc(e->n * sizeof *e->p);
+  e->w = malloc(e->n * sizeof *e->w);
+  e->V = malloc((size_t)(MMAX + 1) * e->n * sizeof *e->V);
+  if (!e->p || !e->w || !e->V) {
+    fp_expo_destroy(&e);
+    return fp_fail(err, FP_ERR_NOMEM, "out of memory for the Krylov basis (%d x %zu)", MMAX + 1,
+                   e ? e->n : 0);
+  }
+  memcpy(e->p, p0, e->n * sizeof *p0);
+  e->stats.last_krylov_dim = 0;
+  *out = e;
+  return FP_OK;
+}
+
+double *fp_expo_state(fp_expo *e) { return e->p; }
+void fp_expo_get_stats(const fp_expo *e, fp_expo_stats *st) { *st = e->stats; }
+
+/* ---- small dense exponential: F = exp(A), A m x m (m <= MMAX) -------------
+ * Scaling and squaring with a Taylor polynomial of degree 18 on A / 2^s,
+ * ||A / 2^s||_1 <= 1/2: truncation (1/2)^19 / 19! ~ 1e-23. */
+static void matmul(int m, double A[MMAX][MMAX], double B[MMAX][MMAX], double C[MMAX][MMAX])
+{
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j < m; j++) {
+      double s = 0.0;
+      for (int k = 0; k < m; k++) s += A[i][k] * B[k][j];
+      C[i][j] = s;
+    }
+}
+
+static void expm(int m, double A[MMAX][MMAX], double F[MMAX][MMAX])
+{
+  double norm = 0.0;
+  for (int j = 0; j < m; j++) {
+    double s = 0.0;
+    for (int i = 0; i < m; i++) s += fabs(A[i][j]);
+    norm = fmax(norm, s);
+  }
+  int s = 0;
+  while (norm > 0.5 && s < 1000) norm *= 0.5, s++;
+  double scale = ldexp(1.0, -s);
+  static const int degree = 18;
+  double X[MMAX][MMAX], T[MMAX][MMAX], P[MMAX][MMAX];
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j < m; j++) X[i][j] = A[i][j] * scale;
+  /* Horner: F = I + X (I + X/2 (I + X/3 (...))) */
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j < m; j++) F[i][j] = (i == j) ? 1.0 : 0.0;
+  for (int k = degree; k >= 1; k--) {
+    matmul(m, X, F, T);
+    for (int i = 0; i < m; i++)
+      for (int j = 0; j < m; j++) F[i][j] = (i == j ? 1.0 : 0.0) + T[i][j] / k;
+  }
+  for (int q = 0; q < s; q++) {
+    matmul(m, F, F, P);
+    memcpy(F, P, sizeof P);
+  }
+}
+
+/* y = exp(tau H_j) e_1 (j entries). */
+static void exp_column(const fp_expo *e, int j, double tau, double *y)
+{
+  double A[MMAX][MMAX], F[MMAX][MMAX];
+  for (int a = 0; a < j; a++)
+    for (int b = 0; b < j; b++) A[a][b] = tau * e->H[a][b];
+  expm(j, A, F);
+  for (int a = 0; a < j; a++) y[a] = F[a][0];
+}
+
+static double wrms(const double *x, const double *w, size_t n)
+{
+  double s = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    double q = x[i] * w[i];
+    s += q * q;
+  }
+  return sqrt(s / (double)n);
+}
+
+/* Largest tau <= want (halving) with estimate <= 1 on a basis of size j;
+ * est_scale = beta h_{j+1,j} ||v_{j+1}||_wrms.  Returns 0 if none down to
+ * want 2^-40. */
+static double admissible_tau(const fp_expo *e, int j, double est_scale, double want, double *y,
+                             double *estimate)
+{
+  double tau = want;
+  for (int k = 0; k < 40; k++, tau *= SHRINK) {
+    exp_column(e, j, tau, y);
+    double est = est_scale * fabs(y[j - 1]);
+    if (est <= 1.0) {
+      *estimate = est;
+      return tau;
+    }
+  }
+  return 0.0;
+}
+
+static int step(fp_expo *e, double t_out, fp_error *err)
+{
+  const size_t n = e->n;
+  double *p = e->p, *V = e->V;
+  double beta = 0.0, mass0 = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    beta += p[i] * p[i];
+    mass0 += p[i];
+    e->w[i] = 1.0 / (e->opt.rtol * fabs(p[i]) + e->opt.atol);
+  }
+  beta = sqrt(beta);
+  double remaining = t_out - e->t;
+  if (beta == 0.0) {
+    e->t = t_out;
+    return FP_OK;
+  }
+  double want = e->tau > 0.0 ? fmin(remaining, GROW_MAX * e->tau) : remaining;
+  for (size_t i = 0; i < n; i++) V[i] = p[i] / beta;
+  double y[MMAX];
+  double tau = 0.0, estimate = 0.0;
+  int used = 0;
+  size_t next_check = 0;
+  for (int j = 0; j < MMAX; j++) {
+    double *vj = V + (size_t)j * n, *vn = V + (size_t)(j + 1) * n;
+    fp_operator_apply(e->op, vj, vn);
+    e->stats.applications++;
+    for (int i = 0; i <= j; i++) {
+      const double *vi = V + (size_t)i * n;
+      double h = 0.0;
+      for (size_t q = 0; q < n; q++) h += vn[q] * vi[q];
+      e->H[i][j] = h;
+      for (size_t q = 0; q < n; q++) vn[q] -= h * vi[q];
+    }
+    for (int i = j + 1; i <= MMAX; i++) e->H[i][j] = 0.0;
+    double hn = 0.0;
+    for (size_t q = 0; q < n; q++) hn += vn[q] * vn[q];
+    hn = sqrt(hn);
+    e->H[j + 1][j] = hn;
+    int size = j + 1;
+    /* happy breakdown: the Krylov space is invariant, exp is exact */
+    bool breakdown = !(hn > 1e-14 * fabs(e->H[j][j]) + 1e-300);
+    if (breakdown) {
+      tau = want;
+      exp_column(e, size, tau, y);
+      estimate = 0.0;
+      used = size;
+      break;
+    }
+    for (size_t q = 0; q < n; q++) vn[q] /= hn;
+    if (next_check < N_CHECKPOINTS && size == checkpoints[next_check]) {
+      next_check++;
+      double scale = beta * hn * wrms(vn, e->w, n);
+      exp_column(e, size, want, y);
+      double est = scale * fabs(y[size - 1]);
+      if (est <= 1.0) {
+        tau = want, estimate = est, used = size;
+        break;
+      }
+      if (size == MMAX) {
+        tau = admissible_tau(e, size, scale, want * SHRINK, y, &estimate);
+        used = size;
+        if (tau == 0.0)
+          return fp_fail(err, FP_ERR_SOLVER,
+                         "exponential integrator: no admissible step at t = %g (Krylov dimension %d)",
+                         e->t, MMAX);
+      }
+    }
+  }
+  /* p = beta V y; reject (halve tau) while a value falls below -atol */
+  for (int attempt = 0;; attempt++) {
+    double neg = 0.0;
+    for (size_t q = 0; q < n; q++) p[q] = 0.0;
+    for (int i = 0; i < used; i++) {
+      const double *vi = V + (size_t)i * n;
+      double c = beta * y[i];
+      for (size_t q = 0; q < n; q++) p[q] += c * vi[q];
+    }
+    if (e->opt.nonnegative)
+      for (size_t q = 0; q < n; q++) neg = fmin(neg, p[q]);
+    if (neg >= -e->opt.atol) break;
+    if (attempt == 40)
+      return fp_fail(err, FP_ERR_SOLVER,
+                     "exponential integrator: negative density %g at t = %g for every step tried",
+                     neg, e->t);
+    e->stats.rejected++;
+    tau *= SHRINK;
+    exp_column(e, used, tau, y);
+  }
+  if (e->opt.nonnegative)
+    for (size_t q = 0; q < n; q++)
+      if (p[q] < 0.0) p[q] = 0.0, e->stats.zeroed++;
+  if (e->opt.conserving) {
+    double mass = 0.0;
+    for (size_t q = 0; q < n; q++) mass += p[q];
+    if (mass > 0.0) {
+      double f = mass0 / mass;
+      for (size_t q = 0; q < n; q++) p[q] *= f;
+    }
+  }
+  (void)estimate;
+  /* the next step starts from what this basis allowed, unless the output
+   * time cut it short */
+  if (tau < remaining || e->tau == 0.0) e->tau = tau;
+  e->t = tau >= remaining ? t_out : e->t + tau;
+  e->stats.steps++;
+  e->stats.last_krylov_dim = used;
+  e->stats.last_step = tau;
+  return FP_OK;
+}
+
+int fp_expo_advance(fp_expo *e, double t_out, fp_error *err)
+{
+  long steps = 0;
+  while (e->t < t_out) {
+    if (e->opt.interrupted && *e->opt.interrupted)
+      return fp_fail(err, FP_ERR_INTERRUPTED, "interrupted at t = %g", e->t);
+    if (++steps > e->opt.max_steps)
+      return fp_fail(err, FP_ERR_SOLVER, "exponential integrator: more than %ld steps before t = %g",
+                     e->opt.max_steps, t_out);
+    int rc = step(e, t_out, err);
+    if (rc != FP_OK) return rc;
+  }
+  return FP_OK;
+}
