@@ -15,7 +15,7 @@ density to the exact Gaussian at the cell centres) and reports
 
 Also runs the one-line study `fpentropy sweep cases/ou2d_rotating.ini --grid
 domain.cells=32,64,128,256` (the case's own tolerances) and checks that it reproduces the
-ou2d_rotating rows (l1_error within 1e-3 relative, orders within 0.005).
+ou2d_rotating rows (l1_error within 1e-2 relative, orders within 0.01).
 
 Writes validation/results/ou_convergence.csv, ou_convergence_time_check.csv,
 ou_convergence_sweep_check.csv and ou_convergence.png. Exit status 1 if an observed order between the two finest grids is
@@ -39,10 +39,11 @@ RESULTS = ROOT / "validation" / "results"
 MIN_ORDER = 1.8
 # The time error of the finest run must be below this fraction of its space error.
 MAX_TIME_TO_SPACE = 0.1
-# The one-line sweep at the case's own tolerances must match the study's ou2d_rotating rows
+# The one-line sweep at the case's own tolerances (time.rtol = auto, whose time error is at most
+# 5 % of the space error: tests/unit/test_tolerance.c) must match the study's ou2d_rotating rows
 # to this relative error in l1_error and this difference in observed order.
-ONELINER_REL = 1e-3
-ONELINER_ORDER = 0.005
+ONELINER_REL = 1e-2
+ONELINER_ORDER = 0.01
 
 
 # --------------------------------------------------------------------------- helpers

@@ -31,6 +31,7 @@
 #include <fpentropy/fv/selling.h>
 #include <fpentropy/fv/stationary.h>
 #include <fpentropy/io/output.h>
+#include <fpentropy/io/samples.h>
 #include <fpentropy/io/sweep.h>
 #include <fpentropy/policy/loss_objective.h>
 #include <fpentropy/io/vti.h>

@@ -1,12 +1,7 @@
 /* fpentropy CLI: sample (particle streams written to a file).
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * File formats (docs/cli.md):
- *   samples.bin  one text line "fpentropy-samples 1 dim=D replicas=R outputs=K
- *                particles=N\n", then per replica and output time the record
- *                int64 replica, int64 output, float64 t, int64 alive, and
- *                alive*dim float64 positions (little-endian, native layout);
- *   samples.csv  replica,output,t,x[,y[,z]] one row per particle. */
+ * The file formats and their writer are the library's (io/samples.h). */
 #include "cli.h"
 
 #include <stdint.h>
@@ -14,31 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct sample_writer {
-  FILE *f;
-  bool csv;
+typedef struct sample_progress {
+  fp_samples_writer *writer;
+  fp_error *err;
   bool progress;
   size_t replicas, outputs;
   volatile sig_atomic_t *interrupted;
-} sample_writer;
+} sample_progress;
 
 static int write_snapshot(const fp_particle_snapshot *s, void *ctx)
 {
-  sample_writer *w = ctx;
-  if (w->csv) {
-    for (size_t i = 0; i < s->alive; i++) {
-      fprintf(w->f, "%zu,%zu,%.17g", s->replica, s->output, s->t);
-      for (int k = 0; k < s->dim; k++) fprintf(w->f, ",%.17g", s->x[i * (size_t)s->dim + (size_t)k]);
-      fputc('\n', w->f);
-    }
-  } else {
-    int64_t head[2] = {(int64_t)s->replica, (int64_t)s->output};
-    int64_t alive = (int64_t)s->alive;
-    fwrite(head, sizeof head[0], 2, w->f);
-    fwrite(&s->t, sizeof s->t, 1, w->f);
-    fwrite(&alive, sizeof alive, 1, w->f);
-    fwrite(s->x, sizeof *s->x, s->alive * (size_t)s->dim, w->f);
-  }
+  sample_progress *w = ctx;
+  if (fp_samples_writer_append(w->writer, s, w->err) != FP_OK) return 1;
   if (w->progress) {
     fprintf(stderr, "\rsample: replica %zu/%zu, output %zu/%zu (t = %g)   ", s->replica + 1, w->replicas,
             s->output + 1, w->outputs, s->t);
@@ -94,31 +76,30 @@ int cli_sample(const cli_args *a)
   fp_error err;
   fp_error_clear(&err);
   fp_particles *p = NULL;
-  fp_output_file *file = NULL;
+  fp_samples_writer *writer = NULL;
   fp_output_dir *od = NULL; /* locked for the whole command, with a manifest */
   char *path = NULL;
   rc = fp_particles_create(c, &opt, &p, &err);
   if (rc == FP_OK) rc = fp_output_dir_open(dir, &od, &err);
   if (rc == FP_OK) rc = fp_output_dir_path(od, csv ? "samples.csv" : "samples.bin", &path, &err);
-  if (rc == FP_OK) rc = fp_output_file_open(path, &file, &err);
+  if (rc == FP_OK)
+    rc = fp_samples_writer_open(path, csv ? FP_SAMPLES_CSV : FP_SAMPLES_BIN, c->grid.dim, opt.replicas,
+                                c->n_output_times, opt.particles, &writer, &err);
   if (rc == FP_OK) {
-    sample_writer w = {fp_output_file_stream(file), csv, a->progress, opt.replicas,
-                       c->n_output_times, &cli_interrupted};
-    if (csv) {
-      fprintf(w.f, "replica,output,t");
-      for (int k = 0; k < c->grid.dim; k++) fprintf(w.f, ",%c", "xyz"[k]);
-      fputc('\n', w.f);
-    } else {
-      fprintf(w.f, "fpentropy-samples 1 dim=%d replicas=%zu outputs=%zu particles=%zu\n", c->grid.dim,
-              opt.replicas, c->n_output_times, opt.particles);
-    }
+    fp_error werr;
+    fp_error_clear(&werr);
+    sample_progress w = {writer, &werr, a->progress, opt.replicas, c->n_output_times, &cli_interrupted};
     rc = fp_particles_run(p, write_snapshot, &w, &err);
+    if (werr.code != FP_OK) {
+      err = werr;
+      rc = werr.code;
+    }
     if (a->progress) fputc('\n', stderr);
   }
   if (rc == FP_OK) {
-    rc = fp_output_file_commit(&file, &err);
+    rc = fp_samples_writer_commit(&writer, &err);
   } else {
-    fp_output_file_abort(&file);
+    fp_samples_writer_abort(&writer);
   }
   int drc = fp_output_dir_close(&od, rc == FP_OK ? &err : NULL);
   if (rc == FP_OK) rc = drc;
