@@ -23,7 +23,9 @@
 #define TABLE_STRIDE (FP_MAX_DIM + FP_MAX_DIM * (FP_MAX_DIM + 1) / 2)
 
 struct fp_particles {
-  const fp_case *c;
+  double t_end;
+  size_t ntimes;
+  double *times;     /* owned copy of the output times */
   fp_grid grid;
   fp_fields *fields;
   bool time_dependent;
@@ -54,6 +56,7 @@ void fp_particles_destroy(fp_particles **pp)
   if (!pp || !*pp) return;
   fp_particles *p = *pp;
   fp_fields_destroy(&p->fields);
+  free(p->times);
   if (p->rng)
     for (size_t b = 0; b < p->nblocks; b++)
       if (p->rng[b]) gsl_rng_free(p->rng[b]);
@@ -154,18 +157,24 @@ static double default_dt(const fp_particles *p, const double *p0)
     mass += p0[i];
     if (p0[i] >= 1e-6 * pmax) lambda_max = fmax(lambda_max, lambda);
   }
-  double dt = p->c->t_end / 1000.0;
+  double dt = p->t_end / 1000.0;
   if (mass > 0.0 && weighted > 0.0) dt = fmin(dt, 0.01 * mass / weighted);
   if (lambda_max > 0.0) dt = fmin(dt, 0.5 / lambda_max);
   return dt;
 }
 
-static int particles_create_unguarded(const fp_case *c, const fp_particle_options *opt, fp_particles **out,
-                        fp_error *err)
+static int particles_create_unguarded(const fp_particle_problem *pb, const fp_particle_options *opt,
+                                      fp_particles **out, fp_error *err)
 {
   if (!out) return fp_fail(err, FP_ERR_ARG, "fp_particles_create: out is NULL");
   *out = NULL;
-  if (!c || !opt) return fp_fail(err, FP_ERR_ARG, "fp_particles_create: NULL argument");
+  if (!pb || !opt || !pb->initial || !pb->times || pb->ntimes == 0)
+    return fp_fail(err, FP_ERR_ARG, "fp_particles_create: NULL argument or no output times");
+  for (size_t k = 0; k < pb->ntimes; k++)
+    if (!(isfinite(pb->times[k]) && pb->times[k] >= 0.0 && (k == 0 || pb->times[k] > pb->times[k - 1])))
+      return fp_fail(err, FP_ERR_ARG, "fp_particles_create: output times must be finite, >= 0 and "
+                     "increasing (time %zu is %g)", k, pb->times[k]);
+  const double t_end = pb->times[pb->ntimes - 1];
   if (opt->particles == 0 || opt->replicas == 0)
     return fp_fail(err, FP_ERR_ARG, "need at least one particle and one replica");
   if (!(opt->dt >= 0.0) || !isfinite(opt->dt))
@@ -173,26 +182,34 @@ static int particles_create_unguarded(const fp_case *c, const fp_particle_option
   /* A step count that does not fit (dt = 1e-300) was undefined behaviour in
    * the float -> size_t conversion; one longer than the run (dt = 1e300)
    * silently became one step per output interval. */
-  if (opt->dt > 0.0 && opt->dt > c->t_end)
+  if (opt->dt > 0.0 && opt->dt > t_end)
     return fp_fail(err, FP_ERR_ARG, "dt = %g is longer than the whole run (end = %g)", opt->dt,
-                   c->t_end);
-  if (opt->dt > 0.0 && c->t_end / opt->dt > FP_PARTICLES_MAX_STEPS)
+                   t_end);
+  if (opt->dt > 0.0 && t_end / opt->dt > FP_PARTICLES_MAX_STEPS)
     return fp_fail(err, FP_ERR_ARG, "dt = %g needs %.3g steps to reach t = %g; the limit is %.0e",
-                   opt->dt, c->t_end / opt->dt, c->t_end, (double)FP_PARTICLES_MAX_STEPS);
+                   opt->dt, t_end / opt->dt, t_end, (double)FP_PARTICLES_MAX_STEPS);
   if (opt->particles > FP_PARTICLES_MAX || opt->replicas > FP_PARTICLES_MAX_REPLICAS)
     return fp_fail(err, FP_ERR_ARG, "at most %.0e particles and %.0e replicas (got %zu and %zu)",
                    (double)FP_PARTICLES_MAX, (double)FP_PARTICLES_MAX_REPLICAS, opt->particles,
                    opt->replicas);
   fp_particles *p = calloc(1, sizeof *p);
   if (!p) return fp_fail(err, FP_ERR_NOMEM, "out of memory for the particles");
-  p->c = c;
-  p->grid = c->grid;
+  p->grid = pb->grid;
+  p->t_end = t_end;
+  p->ntimes = pb->ntimes;
+  p->times = malloc(pb->ntimes * sizeof *p->times);
+  if (!p->times) {
+    free(p);
+    return fp_fail(err, FP_ERR_NOMEM, "out of memory for the particles");
+  }
+  memcpy(p->times, pb->times, pb->ntimes * sizeof *p->times);
   p->opt = *opt;
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   p->threads = opt->threads > 0 ? opt->threads : (cores > 0 ? (int)cores : 1);
   const fp_grid *g = &p->grid;
   size_t n = opt->particles;
-  int rc = fp_fields_create(c, &p->fields, err);
+  int rc = fp_grid_init(&p->grid, err);
+  if (rc == FP_OK) rc = fp_fields_create_spec(&pb->fields, &p->fields, err);
   if (rc != FP_OK) goto fail;
   p->time_dependent = fp_fields_time_dependent(p->fields);
   p->nblocks = (n + FP_PARTICLE_BLOCK - 1) / FP_PARTICLE_BLOCK;
@@ -213,7 +230,7 @@ static int particles_create_unguarded(const fp_case *c, const fp_particle_option
       goto fail;
     }
   }
-  rc = fp_density_sample(g, c->initial, 0.0, "the initial density", false, p->cdf, NULL, err);
+  rc = fp_density_sample(g, pb->initial, 0.0, "the initial density", false, p->cdf, NULL, err);
   if (rc != FP_OK) goto fail;
   rc = tabulate(p, 0.0, err);
   if (rc != FP_OK) goto fail;
@@ -365,7 +382,7 @@ static int report(fp_particles *p, size_t replica, size_t k, fp_particle_output_
       memcpy(p->packed + alive * (size_t)dim, p->x + i * (size_t)dim, (size_t)dim * sizeof *p->x);
       alive++;
     }
-  fp_particle_snapshot s = {replica, k, p->c->output_times[k], dim, alive, p->packed};
+  fp_particle_snapshot s = {replica, k, p->times[k], dim, alive, p->packed};
   if (on_output && on_output(&s, ctx) != 0)
     return fp_fail(err, FP_ERR_INTERRUPTED, "stopped by the output callback at t = %g", s.t);
   return FP_OK;
@@ -373,15 +390,14 @@ static int report(fp_particles *p, size_t replica, size_t k, fp_particle_output_
 
 static int particles_run_unguarded(fp_particles *p, fp_particle_output_fn on_output, void *ctx, fp_error *err)
 {
-  const fp_case *c = p->c;
   for (size_t r = 0; r < p->opt.replicas; r++) {
     initialise(p, r);
     double t = 0.0;
     int rc = FP_OK;
     if (p->time_dependent) rc = tabulate(p, 0.0, err);
-    for (size_t k = 0; rc == FP_OK && k < c->n_output_times; k++) {
-      rc = advance(p, t, c->output_times[k], err);
-      t = c->output_times[k];
+    for (size_t k = 0; rc == FP_OK && k < p->ntimes; k++) {
+      rc = advance(p, t, p->times[k], err);
+      t = p->times[k];
       if (rc == FP_OK) rc = report(p, r, k, on_output, ctx, err);
     }
     if (rc != FP_OK) return rc;
@@ -391,13 +407,26 @@ static int particles_run_unguarded(fp_particles *p, fp_particle_output_fn on_out
 
 /* Public entry points: GSL's handler off for the call (core/gsl_guard_impl.h). */
 
+int fp_particles_create_on(const fp_particle_problem *pb, const fp_particle_options *opt,
+                           fp_particles **out, fp_error *err)
+{
+  fp_gsl_guard guard = fp_gsl_guard_begin();
+  int rc = particles_create_unguarded(pb, opt, out, err);
+  fp_gsl_guard_end(guard);
+  return rc;
+}
+
 int fp_particles_create(const fp_case *c, const fp_particle_options *opt, fp_particles **out,
                         fp_error *err)
 {
-  fp_gsl_guard guard = fp_gsl_guard_begin();
-  int rc = particles_create_unguarded(c, opt, out, err);
-  fp_gsl_guard_end(guard);
-  return rc;
+  if (!c) {
+    if (out) *out = NULL;
+    return fp_fail(err, FP_ERR_ARG, "fp_particles_create: NULL argument");
+  }
+  fp_particle_problem pb = {.grid = c->grid, .initial = c->initial, .times = c->output_times,
+                            .ntimes = c->n_output_times};
+  fp_case_field_spec(c, &pb.fields);
+  return fp_particles_create_on(&pb, opt, out, err);
 }
 
 int fp_particles_run(fp_particles *p, fp_particle_output_fn on_output, void *ctx, fp_error *err)

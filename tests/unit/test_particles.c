@@ -115,6 +115,36 @@ static void test_reproducible(void **state)
   fp_case_destroy(&c);
 }
 
+/* A problem given as grid + field spec + initial density + times
+ * (fp_particles_create_on) simulates exactly what the case does. */
+static void test_create_on_equals_case(void **state)
+{
+  (void)state;
+  fp_case *c = fp_test_case(ou1d, NULL);
+  fp_particle_problem pb = {.grid = c->grid, .initial = c->initial, .times = c->output_times,
+                            .ntimes = c->n_output_times};
+  fp_case_field_spec(c, &pb.fields);
+  fp_particle_options opt = {.particles = 2000, .replicas = 1, .seed = 5, .threads = 1};
+  fp_particles *p = NULL;
+  fp_error err;
+  assert_int_equal(fp_particles_create_on(&pb, &opt, &p, &err), FP_OK);
+  collected a = {0};
+  assert_int_equal(fp_particles_run(p, collect, &a, &err), FP_OK);
+  fp_particles_destroy(&p);
+  collected b = simulate(c, 2000, 1, 5, 1);
+  assert_int_equal(a.last_n, b.last_n);
+  assert_memory_equal(a.last, b.last, a.last_n * sizeof *a.last);
+  free(a.last);
+  free(b.last);
+  /* unordered times are refused */
+  double bad[2] = {1.0, 0.5};
+  pb.times = bad;
+  pb.ntimes = 2;
+  assert_int_equal(fp_particles_create_on(&pb, &opt, &p, &err), FP_ERR_ARG);
+  assert_null(p);
+  fp_case_destroy(&c);
+}
+
 /* The L1 distance between the particle histogram and the PDE solution at
  * the same time shrinks like N^-1/2 (bins: 10 PDE cells each, the PDE
  * density averaged over them): 16 times more particles must cut it by more
@@ -219,6 +249,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ou_closed_form),
       cmocka_unit_test(test_reproducible),
+      cmocka_unit_test(test_create_on_equals_case),
       cmocka_unit_test(test_histogram_converges_to_pde),
       cmocka_unit_test(test_weak_order_in_dt),
       cmocka_unit_test(test_boundaries),

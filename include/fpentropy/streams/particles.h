@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include <fpentropy/problem/case.h>
+#include <fpentropy/problem/fields.h>
 #include <fpentropy/core/status.h>
 
 #ifdef __cplusplus
@@ -77,12 +78,31 @@ typedef int (*fp_particle_output_fn)(const fp_particle_snapshot *s, void *ctx);
 
 typedef struct fp_particles fp_particles; /* opaque */
 
-/* Prepare the simulation of case `c` (which must outlive the object).
- * Errors: FP_ERR_ARG (zero particles or replicas, dt < 0), FP_ERR_NUMERIC
- * (a field is not finite or D not positive definite somewhere on the grid),
- * FP_ERR_NOMEM.  Ownership: fp_particles_destroy(). */
+/* What the particles need of a problem: the grid (box, boundaries; the
+ * fields are tabulated at its cell centres), the fields, the initial density
+ * and the output times (strictly increasing, >= 0; the last is the end). */
+typedef struct fp_particle_problem {
+  fp_grid grid;
+  fp_field_spec fields; /* expressions borrowed for the object's lifetime */
+  fp_expr *initial;     /* borrowed likewise */
+  const double *times;  /* copied */
+  size_t ntimes;
+} fp_particle_problem;
+
+/* Prepare the simulation of problem `pb`.
+ * Errors: FP_ERR_ARG (NULL, no or unordered output times, zero particles or
+ * replicas, a bad dt), FP_ERR_NUMERIC (a field is not finite or D not
+ * positive definite somewhere on the grid), FP_ERR_NOMEM.
+ * Ownership: fp_particles_destroy(). */
+FP_API int fp_particles_create_on(const fp_particle_problem *pb, const fp_particle_options *opt,
+                                  fp_particles **out, fp_error *err);
+
+/* The same for case `c` (its grid, fields, initial density and output
+ * times; c must outlive the object). */
 FP_API int fp_particles_create(const fp_case *c, const fp_particle_options *opt, fp_particles **out,
-                        fp_error *err);
+                               fp_error *err);
+
+/* Release the object; NULL and *p == NULL are no-ops; sets *p to NULL. */
 FP_API void fp_particles_destroy(fp_particles **p);
 
 /* Simulate every replica to every output time of the case. */
