@@ -184,11 +184,81 @@ static void mean_se(const double acc[2], size_t n, double *mean, double *se)
 
 /* The sampled study; with `frozen` (R * T) it only records the estimates
  * under a frozen deployment (calibration) and writes nothing. */
+struct fp_policy_sampled_result {
+  size_t n;
+  fp_sampled_row *rows;
+  char **labels;      /* owned */
+  char estimator[256];
+  size_t particles, replicas;
+};
+
+void fp_policy_sampled_destroy(fp_policy_sampled_result **r)
+{
+  if (!r || !*r) return;
+  if ((*r)->labels)
+    for (size_t i = 0; i < (*r)->n; i++) free((*r)->labels[i]);
+  free((*r)->labels);
+  free((*r)->rows);
+  free(*r);
+  *r = NULL;
+}
+
+size_t fp_policy_sampled_count(const fp_policy_sampled_result *r) { return r ? r->n : 0; }
+
+const fp_sampled_row *fp_policy_sampled_row(const fp_policy_sampled_result *r, size_t i)
+{
+  return r && i < r->n ? &r->rows[i] : NULL;
+}
+
+int fp_policy_sampled_write(const fp_policy_sampled_result *r, const char *dir, fp_error *err)
+{
+  if (!r || !dir) return fp_fail(err, FP_ERR_ARG, "fp_policy_sampled_write: NULL argument");
+  char *path = NULL;
+  fp_output_file *f = NULL;
+  char comment[512];
+  snprintf(comment, sizeof comment, "%zu replicas of %zu particles, estimator %s; mean and Monte "
+           "Carlo standard error per replica", r->replicas, r->particles, r->estimator);
+  int rc = fp_output_mkdir(dir, err);
+  if (rc == FP_OK) rc = fp_output_join(dir, "policy_sampled.csv", &path, err);
+  if (rc == FP_OK) rc = fp_output_sidecar_write(path, comment, NULL, 0, err);
+  if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
+  free(path);
+  if (rc != FP_OK) return rc;
+  FILE *out = fp_output_file_stream(f);
+  fprintf(out, "policy,exact_retrains,exact_cost,oracle_cost,retrains,retrains_se,cost_ratio_exact,cost_ratio_exact_se,"
+               "cost_ratio_oracle,cost_ratio_oracle_se,delay,delay_se,extra,extra_se,missed,missed_se\n");
+  for (size_t i = 0; i < r->n; i++) {
+    const fp_sampled_row *w = &r->rows[i];
+    fprintf(out, "\"%s\",%zu,%.17g,%.17g", w->label, w->exact_retrains, w->exact_cost, w->oracle_cost);
+    for (int q = 0; q < FP_SAMPLED_STATS; q++) fprintf(out, ",%.17g,%.17g", w->mean[q], w->se[q]);
+    fputc('\n', out);
+  }
+  return fp_output_file_commit(&f, err);
+}
+
+int fp_policy_sampled_print(const fp_policy_sampled_result *r, FILE *report, fp_error *err)
+{
+  if (!r || !report) return fp_fail(err, FP_ERR_ARG, "fp_policy_sampled_print: NULL argument");
+  fprintf(report, "\nsample-driven (%s, N = %zu, R = %zu): mean ± standard error over replicas\n%-36s %14s %18s %18s %14s %12s %12s\n",
+          r->estimator, r->particles, r->replicas, "policy", "retrains", "cost/exact", "cost/oracle",
+          "delay", "extra", "missed");
+  for (size_t i = 0; i < r->n; i++) {
+    const double *m = r->rows[i].mean, *e = r->rows[i].se;
+    fprintf(report, "%-36.36s %6.2f ± %-5.2f %8.3f ± %-7.3f %8.3f ± %-7.3f %6.2f ± %-5.2f %5.2f ± %-4.2f %5.2f ± %-4.2f\n",
+            r->rows[i].label, m[0], e[0], m[1], e[1], m[2], e[2], m[3], e[3], m[4], e[4], m[5], e[5]);
+  }
+  if (ferror(report)) return fp_fail(err, FP_ERR_IO, "cannot write the sampled study report");
+  return FP_OK;
+}
+
+/* The sampled study; with `frozen` (R * T) it only records the estimates
+ * under a frozen deployment (calibration) and *result stays NULL. */
 static int sampled_run(const fp_case *c, const fp_density_series *s, const double *K,
                        const char *const *specs, size_t nspecs, const fp_policy_study_options *opt,
-                       const fp_policy_sampled_options *so, double *frozen, const char *dir,
-                       FILE *report, fp_error *err)
+                       const fp_policy_sampled_options *so, double *frozen,
+                       fp_policy_sampled_result **result, fp_error *err)
 {
+  if (result) *result = NULL;
   if (so->replicas < 2 || so->particles < 2)
     return fp_fail(err, FP_ERR_ARG, "the sampled policy study needs >= 2 replicas and >= 2 particles");
   fp_retrain_problem pb;
@@ -251,39 +321,36 @@ static int sampled_run(const fp_case *c, const fp_density_series *s, const doubl
     rc = fp_particles_run(particles, keep_particles, &st, err);
     if (st.status != FP_OK) rc = fp_fail(err, st.status, "%s", st.cb_err.message);
   }
-  if (rc == FP_OK && !frozen) {
-    char *path = NULL;
-    fp_output_file *f = NULL;
-    char comment[512];
-    snprintf(comment, sizeof comment, "%zu replicas of %zu particles, estimator %s; mean and Monte "
-             "Carlo standard error per replica", so->replicas, so->particles, fp_estimator_spec(st.est));
-    rc = fp_output_join(dir, "policy_sampled.csv", &path, err);
-    if (rc == FP_OK) rc = fp_output_sidecar_write(path, comment, NULL, 0, err);
-    if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
-    free(path);
-    if (rc == FP_OK) {
-      FILE *out = fp_output_file_stream(f);
-      fprintf(out, "policy,exact_retrains,exact_cost,oracle_cost,retrains,retrains_se,cost_ratio_exact,cost_ratio_exact_se,"
-                   "cost_ratio_oracle,cost_ratio_oracle_se,delay,delay_se,extra,extra_se,missed,missed_se\n");
-      if (report)
-        fprintf(report, "\nsample-driven (%s, N = %zu, R = %zu): mean ± standard error over replicas\n%-36s %14s %18s %18s %14s %12s %12s\n",
-                fp_estimator_spec(st.est), so->particles, so->replicas, "policy", "retrains", "cost/exact", "cost/oracle",
-                "delay", "extra", "missed");
-      for (size_t i = 0; i < nspecs; i++) {
-        double m[ACC_COUNT], e[ACC_COUNT];
-        for (int q = 0; q < ACC_COUNT; q++)
-          mean_se(st.acc[i][q], q == ACC_DELAY ? st.delay_count[i] : so->replicas, &m[q], &e[q]);
-        size_t exact_n = 0;
-        for (size_t k = 0; k < T; k++) exact_n += st.exact_schedule[i][k];
-        fprintf(out, "\"%s\",%zu,%.17g,%.17g", fp_policy_spec(st.policies[i]), exact_n, st.exact_cost[i], st.oracle_cost);
-        for (int q = 0; q < ACC_COUNT; q++) fprintf(out, ",%.17g,%.17g", m[q], e[q]);
-        fputc('\n', out);
-        if (report)
-          fprintf(report, "%-36.36s %6.2f ± %-5.2f %8.3f ± %-7.3f %8.3f ± %-7.3f %6.2f ± %-5.2f %5.2f ± %-4.2f %5.2f ± %-4.2f\n",
-                  fp_policy_spec(st.policies[i]), m[0], e[0], m[1], e[1], m[2], e[2], m[3], e[3], m[4], e[4], m[5], e[5]);
-      }
-      rc = fp_output_file_commit(&f, err);
+  if (rc == FP_OK && !frozen && result) {
+    fp_policy_sampled_result *r = calloc(1, sizeof *r);
+    if (r) {
+      r->n = nspecs;
+      r->rows = calloc(nspecs ? nspecs : 1, sizeof *r->rows);
+      r->labels = calloc(nspecs ? nspecs : 1, sizeof *r->labels);
     }
+    if (!r || !r->rows || !r->labels) {
+      fp_policy_sampled_destroy(&r);
+      rc = fp_fail(err, FP_ERR_NOMEM, "out of memory for the sampled study's results");
+      goto out_free;
+    }
+    snprintf(r->estimator, sizeof r->estimator, "%s", fp_estimator_spec(st.est));
+    r->particles = so->particles;
+    r->replicas = so->replicas;
+    for (size_t i = 0; i < nspecs && rc == FP_OK; i++) {
+      fp_sampled_row *w = &r->rows[i];
+      r->labels[i] = strdup(fp_policy_spec(st.policies[i]));
+      if (!r->labels[i]) rc = fp_fail(err, FP_ERR_NOMEM, "out of memory");
+      w->label = r->labels[i];
+      for (int q = 0; q < ACC_COUNT; q++)
+        mean_se(st.acc[i][q], q == ACC_DELAY ? st.delay_count[i] : so->replicas, &w->mean[q], &w->se[q]);
+      for (size_t k = 0; k < T; k++) w->exact_retrains += st.exact_schedule[i][k];
+      w->exact_cost = st.exact_cost[i];
+      w->oracle_cost = st.oracle_cost;
+    }
+    if (rc == FP_OK)
+      *result = r;
+    else
+      fp_policy_sampled_destroy(&r);
   }
 out_free:
   if (st.policies)
@@ -317,7 +384,12 @@ static int policy_study_sampled_unguarded(const fp_case *c, const fp_density_ser
                             const fp_policy_sampled_options *so, const char *dir, FILE *report,
                             fp_error *err)
 {
-  return sampled_run(c, s, K, specs, nspecs, opt, so, NULL, dir, report, err);
+  fp_policy_sampled_result *r = NULL;
+  int rc = sampled_run(c, s, K, specs, nspecs, opt, so, NULL, &r, err);
+  if (rc == FP_OK && dir) rc = fp_policy_sampled_write(r, dir, err);
+  if (rc == FP_OK && report) rc = fp_policy_sampled_print(r, report, err);
+  fp_policy_sampled_destroy(&r);
+  return rc;
 }
 
 static int debt_calibrate_case_unguarded(const fp_case *c, const fp_density_series *s, const double *K,
@@ -335,7 +407,7 @@ static int debt_calibrate_case_unguarded(const fp_case *c, const fp_density_seri
   }
   if (so) {
     fp_policy_study_options opt = {.cost = 0.0, .kappa = 1.0, .stale_threshold = stale_threshold};
-    rc = sampled_run(c, s, K, NULL, 0, &opt, so, signal, NULL, NULL, err);
+    rc = sampled_run(c, s, K, NULL, 0, &opt, so, signal, NULL, err);
   } else {
     memcpy(signal, s->kl, T * sizeof *signal);
   }
@@ -370,6 +442,19 @@ int fp_debt_calibrate_case(const fp_case *c, const fp_density_series *s, const d
 {
   fp_gsl_guard guard = fp_gsl_guard_begin();
   int rc = debt_calibrate_case_unguarded(c, s, K, so, stale_threshold, out, err);
+  fp_gsl_guard_end(guard);
+  return rc;
+}
+
+int fp_policy_study_sampled_run(const fp_case *c, const fp_density_series *s, const double *K,
+                                const char *const *specs, size_t nspecs,
+                                const fp_policy_study_options *opt,
+                                const fp_policy_sampled_options *so,
+                                fp_policy_sampled_result **out, fp_error *err)
+{
+  if (!out) return fp_fail(err, FP_ERR_ARG, "fp_policy_study_sampled_run: out is NULL");
+  fp_gsl_guard guard = fp_gsl_guard_begin();
+  int rc = sampled_run(c, s, K, specs, nspecs, opt, so, NULL, out, err);
   fp_gsl_guard_end(guard);
   return rc;
 }

@@ -208,6 +208,58 @@ static void test_study_results_in_memory(void **state)
   fp_case_destroy(&c);
 }
 
+/* The sampled study in memory equals what fp_policy_study_sampled() writes. */
+static void test_sampled_results_in_memory(void **state)
+{
+  (void)state;
+  fp_case *c;
+  fp_density_series s;
+  double *K;
+  const char *ov[] = {"reference.density=initial", NULL};
+  collect(relax, ov, &c, &s, &K);
+  const char *specs[] = {"threshold:tau=0.2", "calendar:k=3"};
+  fp_policy_study_options opt = {.cost = 0.05, .kappa = 1, .stale_threshold = 0.05};
+  fp_policy_sampled_options so = {.particles = 300, .replicas = 3, .seed = 4, .threads = 1,
+                                  .estimator = "wkv"};
+  fp_policy_sampled_result *r = NULL;
+  fp_error err;
+  assert_int_equal(fp_policy_study_sampled_run(c, &s, K, specs, 2, &opt, &so, &r, &err), FP_OK);
+  assert_int_equal(fp_policy_sampled_count(r), 2);
+  assert_null(fp_policy_sampled_row(r, 2));
+  /* calendar decides on the clock alone: estimation noise cannot move it */
+  const fp_sampled_row *cal = fp_policy_sampled_row(r, 1);
+  assert_close(cal->mean[0], (double)cal->exact_retrains, 0, 0);
+  assert_close(cal->se[0], 0, 0, 0);
+  char dir[] = "/tmp/fp_sampled_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  assert_int_equal(fp_policy_study_sampled(c, &s, K, specs, 2, &opt, &so, dir, NULL, &err), FP_OK);
+  char path[256], line[2048];
+  snprintf(path, sizeof path, "%s/policy_sampled.csv", dir);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  assert_non_null(fgets(line, sizeof line, f)); /* header */
+  for (size_t i = 0; i < 2; i++) {
+    assert_non_null(fgets(line, sizeof line, f));
+    const fp_sampled_row *w = fp_policy_sampled_row(r, i);
+    char *p = strchr(line + 1, '"') + 2; /* after the quoted spec */
+    size_t exact_n = strtoul(p, &p, 10);
+    assert_int_equal(exact_n, w->exact_retrains);
+    assert_close(strtod(p + 1, &p), w->exact_cost, 0, 0);
+    assert_close(strtod(p + 1, &p), w->oracle_cost, 0, 0);
+    for (int q = 0; q < FP_SAMPLED_STATS; q++) {
+      double m = strtod(p + 1, &p), e = strtod(p + 1, &p);
+      if (!isnan(w->mean[q])) assert_close(m, w->mean[q], 0, 0);
+      if (!isnan(w->se[q])) assert_close(e, w->se[q], 0, 0);
+    }
+  }
+  fclose(f);
+  fp_policy_sampled_destroy(&r);
+  assert_null(r);
+  free(K);
+  fp_density_series_clear(&s);
+  fp_case_destroy(&c);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -215,6 +267,7 @@ int main(void)
       cmocka_unit_test(test_oracle_on_pde),
       cmocka_unit_test(test_debt_no_shift),
       cmocka_unit_test(test_study_results_in_memory),
+      cmocka_unit_test(test_sampled_results_in_memory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -141,6 +141,43 @@ typedef struct fp_policy_sampled_options {
   volatile sig_atomic_t *interrupted; /* may be NULL */
 } fp_policy_sampled_options;
 
+/* One policy's row of the sampled study: its exact-driven retrains and cost,
+ * the oracle's cost, and over the replicas the mean and Monte Carlo standard
+ * error of FP_SAMPLED_STATS statistics, in this order: retrains, cost /
+ * exact-driven cost, cost / oracle cost, retrain delay (periods; over the
+ * replicas with a matched retrain), extra retrains, missed retrains. */
+#define FP_SAMPLED_STATS 6
+typedef struct fp_sampled_row {
+  const char *label;        /* the policy's canonical spec */
+  size_t exact_retrains;
+  double exact_cost, oracle_cost;
+  double mean[FP_SAMPLED_STATS], se[FP_SAMPLED_STATS];
+} fp_sampled_row;
+
+/* The sampled study's results in memory (opaque; accessors below). */
+typedef struct fp_policy_sampled_result fp_policy_sampled_result;
+
+/* Run the sampled study above and keep its rows in *out; nothing is written.
+ * Errors as fp_policy_study_sampled().  Ownership: fp_policy_sampled_destroy(). */
+FP_API int fp_policy_study_sampled_run(const fp_case *c, const fp_density_series *s, const double *K,
+                                       const char *const *specs, size_t nspecs,
+                                       const fp_policy_study_options *opt,
+                                       const fp_policy_sampled_options *so,
+                                       fp_policy_sampled_result **out, fp_error *err);
+
+/* Release results; NULL and *r == NULL are no-ops; sets *r to NULL. */
+FP_API void fp_policy_sampled_destroy(fp_policy_sampled_result **r);
+
+/* The number of rows (one per policy spec, in order) and the i-th (NULL past
+ * the end; owned by r). */
+FP_API size_t fp_policy_sampled_count(const fp_policy_sampled_result *r);
+FP_API const fp_sampled_row *fp_policy_sampled_row(const fp_policy_sampled_result *r, size_t i);
+
+/* Write policy_sampled.csv (and its sidecar) into `dir`; print the table
+ * `fpentropy policy --particles` shows.  FP_OK, FP_ERR_ARG, FP_ERR_IO. */
+FP_API int fp_policy_sampled_write(const fp_policy_sampled_result *r, const char *dir, fp_error *err);
+FP_API int fp_policy_sampled_print(const fp_policy_sampled_result *r, FILE *report, fp_error *err);
+
 /* Run the sampled study above and write policy_sampled.csv into `dir`, with a
  * summary table to `report` (may be NULL).  Errors: FP_ERR_ARG (bad spec or
  * options, checked before anything runs), FP_ERR_INTERRUPTED, and those of
