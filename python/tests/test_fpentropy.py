@@ -94,12 +94,17 @@ def test_every_csv_is_plain(relax, tmp_path):
                   domain__cells=100, output__snapshots=0,
                   args=["--policy", "none", "--policy", "calendar:k=5", "--cost", "0.1",
                         "--particles", "200", "--replicas", "2"])
-    outs += [tmp_path / "cmp", tmp_path / "pol"]
+    fpentropy.run(case("classifier_stream"), "stream", out=tmp_path / "stream", exe=EXE,
+                  args=["--seeds", "1"])
+    fpentropy.run(case("classifier_stream_pde_1d"), "policy", out=tmp_path / "loss", exe=EXE,
+                  args=["--objective", "loss", "--alpha-sweep", "0.5:3"])
+    outs += [tmp_path / "cmp", tmp_path / "pol", tmp_path / "stream", tmp_path / "loss"]
     paths = [p for d in outs for p in glob.glob(os.path.join(d, "*.csv"))]
     names = {os.path.basename(p) for p in paths}
     assert {"balance.csv", "snapshots.csv", "compare.csv", "compare_rate.csv",
             "compare_summary.csv", "policy_summary.csv", "oracle.csv", "pareto.csv",
-            "kl_matrix.csv", "policy_sampled.csv", "policy_00.csv"} <= names
+            "kl_matrix.csv", "policy_sampled.csv", "policy_00.csv", "table.csv", "loss.csv",
+            "pe_matrix.csv", "loss_summary.csv", "auc.csv", "alpha_sweep.csv"} <= names
     for p in paths:
         assert_plain_csv(p)
     # the readers

@@ -54,27 +54,6 @@ static int parse_upf(const char *spec, fp_upf_options *o, char *msg, size_t size
   return 0;
 }
 
-static int write_matrix(const char *dir, const char *name, const char *comment, const double *t,
-                        size_t T, const double *M, fp_error *err)
-{
-  char *path = NULL;
-  fp_output_file *f = NULL;
-  int rc = fp_output_join(dir, name, &path, err);
-  if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
-  free(path);
-  if (rc != FP_OK) return rc;
-  FILE *out = fp_output_file_stream(f);
-  fprintf(out, "# %s\nt", comment);
-  for (size_t j = 0; j < T; j++) fprintf(out, ",j%zu", j);
-  fputc('\n', out);
-  for (size_t i = 0; i < T; i++) {
-    fprintf(out, "%.17g", t[i]);
-    for (size_t j = 0; j < T; j++) fprintf(out, ",%.17g", M[i * T + j]);
-    fputc('\n', out);
-  }
-  return fp_output_file_commit(&f, err);
-}
-
 /* Policy q decides on the decision problem (pe_dec: the exact pe, or one
  * sampled stream's) and is scored with C_alpha on the exact pe_s of the online
  * horizon.  sched has T entries (UPF fills all; the others from `first` on). */
@@ -197,10 +176,10 @@ int cli_policy_loss(const cli_args *a)
   rc = fp_mismatch_matrix(&c->grid, &view, K, &err);
   if (rc == FP_OK) rc = fp_performance_matrix(l, &c->grid, p, t, T, pe, NULL, &err);
   if (rc == FP_OK)
-    rc = write_matrix(dir, "pe_matrix.csv", "pe[i][j] = expected log loss at t_j of the model trained on "
+    rc = fp_output_write_matrix(dir, "pe_matrix.csv", "pe[i][j] = expected log loss at t_j of the model trained on "
                       "the window ending at t_i (population fit on the grid); row i, column j", t, T, pe, &err);
   if (rc == FP_OK)
-    rc = write_matrix(dir, "kl_matrix.csv", "K[k][j] = KL(p(t_k) || p(t_j)) for j < k; row k, column j",
+    rc = fp_output_write_matrix(dir, "kl_matrix.csv", "K[k][j] = KL(p(t_k) || p(t_j)) for j < k; row k, column j",
                       t, T, K, &err);
   if (rc != FP_OK) goto done;
   /* UPF's shift feature: the l1 distance of consecutive feature means */
@@ -222,7 +201,7 @@ int cli_policy_loss(const cli_args *a)
     fp_stream_data D = {.grid = &c->grid, .T = T, .t = t, .p = p};
     rc = fp_stream_sampled_pe(l, &D, c->sample_seed, 0, pe_dec, &err);
     if (rc == FP_OK)
-      rc = write_matrix(dir, "pe_sampled.csv", "pe_hat[i][j] = log loss on the batch of t_j of the model "
+      rc = fp_output_write_matrix(dir, "pe_sampled.csv", "pe_hat[i][j] = log loss on the batch of t_j of the model "
                         "fitted on the batches of the window ending at t_i (one stream); row i, column j",
                         t, T, pe_dec, &err);
     if (rc != FP_OK) goto done;
@@ -251,14 +230,17 @@ int cli_policy_loss(const cli_args *a)
   /* loss_summary.csv at alpha = --cost, alpha_sweep.csv and auc.csv */
   char *path = NULL;
   fp_output_file *f = NULL;
+  char comment[512];
+  snprintf(comment, sizeof comment, "C_alpha = alpha #retrains + sum_{t=%zu}^{%zu} pe[r(t)][t] (exact pe), "
+           "alpha = %.17g; first model f_%zu; decisions on the %s pe", first + 1, T - 1, alpha, first,
+           sampled ? "sampled" : "exact");
   rc = fp_output_join(dir, "loss_summary.csv", &path, &err);
+  if (rc == FP_OK) rc = fp_output_sidecar_write(path, comment, NULL, 0, &err); /* pandas-ready CSV */
   if (rc == FP_OK) rc = fp_output_file_open(path, &f, &err);
   free(path), path = NULL;
   if (rc != FP_OK) goto done;
   FILE *out = fp_output_file_stream(f);
-  fprintf(out, "# C_alpha = alpha #retrains + sum_{t=%zu}^{%zu} pe[r(t)][t] (exact pe), alpha = %.17g; first "
-          "model f_%zu; decisions on the %s pe\npolicy,retrains,cost,oracle_cost,regret\n", first + 1, T - 1, alpha,
-          first, sampled ? "sampled" : "exact");
+  fprintf(out, "policy,retrains,cost,oracle_cost,regret\n");
   if (!a->quiet)
     printf("C_alpha on pe, alpha = %g, periods %zu..%zu (model f_%zu deployed first)\n%-40s %8s %12s %10s\n",
            alpha, first + 1, T - 1, first, "policy", "retrains", "cost", "regret");
@@ -282,12 +264,14 @@ int cli_policy_loss(const cli_args *a)
                 counts[k * (P + 1) + q], costs[k * (P + 1) + q]);
     rc = fp_output_file_commit(&f, &err);
     if (rc == FP_OK) rc = fp_output_join(dir, "auc.csv", &path, &err);
+    snprintf(comment, sizeof comment, "area under C_alpha over alpha = 0..%.17g (%zu points, trapezoid)",
+             amax, nalpha);
+    if (rc == FP_OK) rc = fp_output_sidecar_write(path, comment, NULL, 0, &err);
     if (rc == FP_OK) rc = fp_output_file_open(path, &f, &err);
     free(path), path = NULL;
     if (rc != FP_OK) goto done;
     out = fp_output_file_stream(f);
-    fprintf(out, "# area under C_alpha over alpha = 0..%.17g (%zu points, trapezoid)\npolicy,auc,auc_over_oracle\n",
-            amax, nalpha);
+    fprintf(out, "policy,auc,auc_over_oracle\n");
     double *col = malloc(nalpha * sizeof *col);
     double oracle_auc = 0.0;
     if (!a->quiet) printf("AUC of C_alpha over alpha in [0, %g]:\n", amax);

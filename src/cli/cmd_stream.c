@@ -99,27 +99,6 @@ static int parse(int argc, char **argv, stream_args *a)
   return EXIT_OK;
 }
 
-static int write_matrix(const char *dir, const char *name, const char *comment, const double *t,
-                        size_t T, const double *M, fp_error *err)
-{
-  char *path = NULL;
-  fp_output_file *f = NULL;
-  int rc = fp_output_join(dir, name, &path, err);
-  if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
-  free(path);
-  if (rc != FP_OK) return rc;
-  FILE *out = fp_output_file_stream(f);
-  fprintf(out, "# %s\nt", comment);
-  for (size_t j = 0; j < T; j++) fprintf(out, ",j%zu", j);
-  fputc('\n', out);
-  for (size_t i = 0; i < T; i++) {
-    fprintf(out, "%.17g", t[i]);
-    for (size_t j = 0; j < T; j++) fprintf(out, ",%.17g", M[i * T + j]);
-    fputc('\n', out);
-  }
-  return fp_output_file_commit(&f, err);
-}
-
 static int write_table(const char *dir, const fp_stream_result *r, char (*names)[NAME_SIZE],
                        FILE *report, fp_error *err)
 {
@@ -264,12 +243,12 @@ int cli_stream_main(int argc, char **argv)
   if (rc == FP_OK) rc = fp_performance_matrix(l, &c->grid, p, t, T, pe, NULL, &err);
   if (rc == FP_OK) rc = fp_stream_training_kl(&c->grid, p, T, l->window, kl, &err);
   if (rc == FP_OK)
-    rc = write_matrix(dir, "pe_matrix.csv",
+    rc = fp_output_write_matrix(dir, "pe_matrix.csv",
                       "pe[i][j] = expected log loss at t_j of the model trained on the window ending at t_i "
                       "(population fit on the grid); row i, column j; first column t_i",
                       t, T, pe, &err);
   if (rc == FP_OK)
-    rc = write_matrix(dir, "training_kl_matrix.csv",
+    rc = fp_output_write_matrix(dir, "training_kl_matrix.csv",
                       "KL(p(t_j) || training density of the window ending at t_i); row i, column j; "
                       "first column t_i", t, T, kl, &err);
   double *panel = NULL;

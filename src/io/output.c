@@ -824,3 +824,26 @@ fail:
   fp_output_file_abort(&f);
   return status;
 }
+
+int fp_output_write_matrix(const char *dir, const char *name, const char *comment,
+                           const double *t, size_t T, const double *M, fp_error *err)
+{
+  if (!dir || !name || !t || !M) return fp_fail(err, FP_ERR_ARG, "fp_output_write_matrix: NULL argument");
+  char *path = NULL;
+  fp_output_file *f = NULL;
+  int rc = fp_output_join(dir, name, &path, err);
+  if (rc == FP_OK && comment) rc = fp_output_sidecar_write(path, comment, NULL, 0, err);
+  if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
+  free(path);
+  if (rc != FP_OK) return rc;
+  FILE *out = fp_output_file_stream(f);
+  fputs("t", out);
+  for (size_t j = 0; j < T; j++) fprintf(out, ",j%zu", j);
+  fputc('\n', out);
+  for (size_t i = 0; i < T; i++) {
+    fprintf(out, "%.17g", t[i]);
+    for (size_t j = 0; j < T; j++) fprintf(out, ",%.17g", M[i * T + j]);
+    fputc('\n', out);
+  }
+  return fp_output_file_commit(&f, err);
+}

@@ -182,25 +182,9 @@ static int write_schedule(const char *dir, const char *name, const char *label,
 
 static int write_matrix(const char *dir, const fp_density_series *s, const double *K, fp_error *err)
 {
-  char *path = NULL;
-  fp_output_file *f = NULL;
-  int rc = fp_output_join(dir, "kl_matrix.csv", &path, err);
-  if (rc == FP_OK)
-    rc = fp_output_sidecar_write(path, "K[k][j] = KL(p(t_k) || p(t_j)) for j < k; row k, column j; "
-                                 "first column t_k", NULL, 0, err);
-  if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
-  free(path);
-  if (rc != FP_OK) return rc;
-  FILE *out = fp_output_file_stream(f);
-  fputs("t", out);
-  for (size_t j = 0; j < s->T; j++) fprintf(out, ",j%zu", j);
-  fputc('\n', out);
-  for (size_t k = 0; k < s->T; k++) {
-    fprintf(out, "%.17g", s->t[k]);
-    for (size_t j = 0; j < s->T; j++) fprintf(out, ",%.17g", K[k * s->T + j]);
-    fputc('\n', out);
-  }
-  return fp_output_file_commit(&f, err);
+  return fp_output_write_matrix(dir, "kl_matrix.csv",
+                                "K[k][j] = KL(p(t_k) || p(t_j)) for j < k; row k, column j; first "
+                                "column t_k", s->t, s->T, K, err);
 }
 
 static int write_pareto(const fp_policy_study *st, const char *dir, fp_error *err)
