@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <gsl/gsl_errno.h>
 #include <limits.h>
 #include <math.h>
@@ -143,26 +144,6 @@ static const value_option value_options[] = {
     SINGLE("max-memory", 0, max_memory),
 };
 
-static const value_option *find_value_option(const char *arg, const char **inline_value)
-{
-  *inline_value = NULL;
-  for (size_t k = 0; k < sizeof value_options / sizeof value_options[0]; k++) {
-    const value_option *o = &value_options[k];
-    if (arg[1] != '-') {
-      if (o->short_name && arg[1] == o->short_name && arg[2] == '\0') return o;
-      continue;
-    }
-    size_t len = strlen(o->name);
-    if (strncmp(arg + 2, o->name, len) != 0) continue;
-    if (arg[2 + len] == '\0') return o;
-    if (arg[2 + len] == '=') {
-      *inline_value = arg + 3 + len;
-      return o;
-    }
-  }
-  return NULL;
-}
-
 static int store_value(cli_args *a, const value_option *o, const char *value)
 {
   char *base = (char *)a;
@@ -179,59 +160,88 @@ static int store_value(cli_args *a, const value_option *o, const char *value)
   return EXIT_OK;
 }
 
+enum {
+  NVALUE = sizeof value_options / sizeof value_options[0],
+  OPT_VALUE = 1000,          /* OPT_VALUE + k: value_options[k] */
+  OPT_PROGRESS = 2000,
+  OPT_ERROR_ESTIMATE
+};
+
+/* GNU getopt_long: options anywhere among the operands, `--` ends them,
+ * long names may be abbreviated, short ones bundled (-qo DIR). */
 static int parse_args(int argc, char **argv, cli_args *a)
 {
   memset(a, 0, sizeof *a);
   a->progress = isatty(STDERR_FILENO);
-  for (int i = 1; i < argc; i++) {
-    const char *s = argv[i];
-    const char *value = NULL;
-    const value_option *o = s[0] == '-' ? find_value_option(s, &value) : NULL;
-    if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
-      if (a->command) exit(cli_help_command(a->command, stdout)); /* fpentropy COMMAND --help */
-      print_usage(stdout);
-      exit(EXIT_OK);
-    } else if (strcmp(s, "-V") == 0 || strcmp(s, "--version") == 0) {
-      print_version();
-      exit(EXIT_OK);
-    } else if (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0) {
-      a->quiet = true;
-    } else if (strcmp(s, "--progress") == 0) {
-      a->progress = true;
-    } else if (strncmp(s, "--error-estimate", 16) == 0 && (s[16] == '\0' || s[16] == '=')) {
+  struct option longopts[NVALUE + 6];
+  size_t n = 0;
+  for (size_t k = 0; k < NVALUE; k++)
+    longopts[n++] = (struct option){value_options[k].name, required_argument, NULL, OPT_VALUE + (int)k};
+  longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+  longopts[n++] = (struct option){"version", no_argument, NULL, 'V'};
+  longopts[n++] = (struct option){"quiet", no_argument, NULL, 'q'};
+  longopts[n++] = (struct option){"progress", no_argument, NULL, OPT_PROGRESS};
+  longopts[n++] = (struct option){"error-estimate", optional_argument, NULL, OPT_ERROR_ESTIMATE};
+  longopts[n] = (struct option){NULL, 0, NULL, 0};
+  bool want_help = false;
+  opterr = 0; /* our own messages */
+  optind = 1;
+  int ch;
+  while ((ch = getopt_long(argc, argv, ":ho:s:qV", longopts, NULL)) != -1) {
+    switch (ch) {
+    case 'h': want_help = true; break;
+    case 'V': print_version(); exit(EXIT_OK);
+    case 'q': a->quiet = true; break;
+    case 'o': store_value(a, &value_options[0], optarg); break;
+    case 's': {
+      int rc = store_value(a, &value_options[1], optarg);
+      if (rc != EXIT_OK) return rc;
+      break;
+    }
+    case OPT_PROGRESS: a->progress = true; break;
+    case OPT_ERROR_ESTIMATE: {
       /* the same as --set output.error_estimate=MODE (docs/error-estimate.md) */
       static const char *const sets[] = {"output.error_estimate=on", "output.error_estimate=verify",
                                          "output.error_estimate=off"};
-      const char *mode = s[16] ? s + 17 : "on";
+      const char *mode = optarg ? optarg : "on";
       size_t m = strcmp(mode, "on") == 0 ? 0 : strcmp(mode, "verify") == 0 ? 1 : strcmp(mode, "off") == 0 ? 2 : 3;
       if (m == 3) {
         fprintf(stderr, "fpentropy: --error-estimate: expected on, verify or off, got '%s'\n", mode);
         return EXIT_USAGE;
       }
-      const char *unused = NULL;
-      int rc = store_value(a, find_value_option("--set", &unused), sets[m]);
+      int rc = store_value(a, &value_options[1], sets[m]);
       if (rc != EXIT_OK) return rc;
-    } else if (o) {
-      if (!value) {
-        if (i + 1 >= argc) {
-          fprintf(stderr, "fpentropy: option %s needs a value\n", s);
-          return EXIT_USAGE;
-        }
-        value = argv[++i];
-      }
-      int rc = store_value(a, o, value);
-      if (rc != EXIT_OK) return rc;
-    } else if (s[0] == '-' && s[1] != '\0') {
-      fprintf(stderr, "fpentropy: unknown option '%s' (see fpentropy --help)\n", s);
-      return EXIT_USAGE;
-    } else if (!a->command) {
-      a->command = s;
-    } else if (!a->case_path) {
-      a->case_path = s;
-    } else {
-      fprintf(stderr, "fpentropy: unexpected argument '%s' (see fpentropy --help)\n", s);
-      return EXIT_USAGE;
+      break;
     }
+    case ':':
+      fprintf(stderr, "fpentropy: option %s needs a value\n", argv[optind - 1]);
+      return EXIT_USAGE;
+    case '?':
+      if (optopt)
+        fprintf(stderr, "fpentropy: unknown option '-%c' (see fpentropy --help)\n", optopt);
+      else
+        fprintf(stderr, "fpentropy: unknown option '%s', or an ambiguous abbreviation (see "
+                "fpentropy --help)\n", argv[optind - 1]);
+      return EXIT_USAGE;
+    default:
+      if (ch >= OPT_VALUE && ch < OPT_VALUE + (int)NVALUE) {
+        int rc = store_value(a, &value_options[ch - OPT_VALUE], optarg);
+        if (rc != EXIT_OK) return rc;
+      }
+      break;
+    }
+  }
+  /* operands: COMMAND [CASE] (getopt_long has moved them to the end) */
+  if (optind < argc) a->command = argv[optind++];
+  if (want_help) {
+    if (a->command) exit(cli_help_command(a->command, stdout)); /* fpentropy COMMAND --help */
+    print_usage(stdout);
+    exit(EXIT_OK);
+  }
+  if (optind < argc) a->case_path = argv[optind++];
+  if (optind < argc) {
+    fprintf(stderr, "fpentropy: unexpected argument '%s' (see fpentropy --help)\n", argv[optind]);
+    return EXIT_USAGE;
   }
   if (a->quiet) a->progress = false;
   if (!a->command) {

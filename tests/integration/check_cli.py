@@ -212,6 +212,18 @@ def usage(binary):
     check(code == 2 and "unknown option" in err, "unknown option: exit 2")
     code, _, err = run([binary, "check", "/nonexistent.ini"])
     check(code != 0 and "cannot open" in err, "missing file: clear message")
+    # GNU manners (getopt_long): bundled short options, abbreviated long ones, `--`, options after
+    # the operands, ambiguous abbreviations refused
+    case = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cases", "ou1d_relax.ini")
+    with tempfile.TemporaryDirectory() as tmp:
+        code, _, err = run([binary, "run", case, "-qs", "output.snapshots=0", "--ou", tmp, "--set",
+                            "time.outputs=3"])
+        check(code == 0 and os.path.exists(os.path.join(tmp, "balance.csv")),
+              f"bundled -qs and the abbreviation --ou run (exit {code}, {err.strip()})")
+    code, out, _ = run([binary, "-q", "check", "--", case])
+    check(code == 0, "`--` ends the options")
+    code, _, err = run([binary, "check", case, "--p", "1"])
+    check(code == 2 and "ambiguous" in err, "an ambiguous abbreviation is refused")
 
 
 def main():
