@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/error_impl.h"
+#include "fv/gmres_impl.h"
 #include "fv/precond_fft.h"
 
 _Static_assert(sizeof(SuiteSparse_long) == sizeof(int64_t), "KLU's long must be 64-bit");
@@ -29,20 +30,25 @@ _Static_assert(sizeof(SuiteSparse_long) == sizeof(int64_t), "KLU's long must be 
 #define ITER_INNER_RTOL 1e-12
 #define ITER_TARGET 1e-13
 
-typedef struct gmres_ws {
+/* A x = x - tau L x and M^-1 = the fast-transform solve of (I - tau D_mean lap). */
+typedef struct shifted_ctx {
   fp_operator *op;
   fp_precond_fft *fft;
   double D[FP_MAX_DIM];
   size_t n;
-  double *V, *w, *z, *H, *cs, *sn, *g, *y;
-} gmres_ws;
+} shifted_ctx;
 
-/* out = (I - tau L) P^-1 v (with P^-1 into z) */
-static void apply_shifted(gmres_ws *ws, const double *v, double *out)
+static void apply_shifted(void *ctx, const double *in, double *out)
 {
-  fp_precond_fft_solve(ws->fft, ITER_TAU, ws->D, v, ws->z);
-  fp_operator_apply(ws->op, ws->z, out);
-  for (size_t i = 0; i < ws->n; i++) out[i] = ws->z[i] - ITER_TAU * out[i];
+  shifted_ctx *c = ctx;
+  fp_operator_apply(c->op, in, out);
+  for (size_t i = 0; i < c->n; i++) out[i] = in[i] - ITER_TAU * out[i];
+}
+
+static void precond_shifted(void *ctx, const double *in, double *out)
+{
+  shifted_ctx *c = ctx;
+  fp_precond_fft_solve(c->fft, ITER_TAU, c->D, in, out);
 }
 
 static double norm2(const double *a, size_t n)
@@ -50,72 +56,6 @@ static double norm2(const double *a, size_t n)
   double s = 0.0;
   for (size_t i = 0; i < n; i++) s += a[i] * a[i];
   return sqrt(s);
-}
-
-/* Solve (I - tau L) x = b, x holding the initial guess; returns the final
- * relative residual. */
-static double gmres_solve(gmres_ws *ws, const double *b, double *x)
-{
-  const size_t n = ws->n;
-  const int m = ITER_RESTART;
-  double bnorm = norm2(b, n), rel = 1.0;
-  if (bnorm == 0.0) return 0.0;
-  for (int inner = 0; inner < ITER_MAX_INNER;) {
-    /* r = b - A x, with A x = x - tau L x */
-    double *r = ws->V;
-    fp_operator_apply(ws->op, x, r);
-    for (size_t i = 0; i < n; i++) r[i] = b[i] - (x[i] - ITER_TAU * r[i]);
-    double beta = norm2(r, n);
-    rel = beta / bnorm;
-    if (rel <= ITER_INNER_RTOL) break;
-    for (size_t i = 0; i < n; i++) r[i] /= beta;
-    for (int k = 0; k <= m; k++) ws->g[k] = 0.0;
-    ws->g[0] = beta;
-    int k = 0;
-    for (; k < m && inner < ITER_MAX_INNER; k++, inner++) {
-      double *vk = ws->V + (size_t)k * n, *vn = ws->V + (size_t)(k + 1) * n;
-      apply_shifted(ws, vk, vn);
-      for (int j = 0; j <= k; j++) {
-        const double *vj = ws->V + (size_t)j * n;
-        double h = 0.0;
-        for (size_t i = 0; i < n; i++) h += vn[i] * vj[i];
-        for (size_t i = 0; i < n; i++) vn[i] -= h * vj[i];
-        ws->H[j * m + k] = h;
-      }
-      double hn = norm2(vn, n);
-      if (hn > 0.0)
-        for (size_t i = 0; i < n; i++) vn[i] /= hn;
-      for (int j = 0; j < k; j++) {
-        double a = ws->H[j * m + k], c = ws->H[(j + 1) * m + k];
-        ws->H[j * m + k] = ws->cs[j] * a + ws->sn[j] * c;
-        ws->H[(j + 1) * m + k] = -ws->sn[j] * a + ws->cs[j] * c;
-      }
-      double a = ws->H[k * m + k], d = hypot(a, hn);
-      ws->cs[k] = d > 0.0 ? a / d : 1.0;
-      ws->sn[k] = d > 0.0 ? hn / d : 0.0;
-      ws->H[k * m + k] = d;
-      ws->g[k + 1] = -ws->sn[k] * ws->g[k];
-      ws->g[k] = ws->cs[k] * ws->g[k];
-      if (fabs(ws->g[k + 1]) / bnorm <= ITER_INNER_RTOL || hn == 0.0) {
-        k++;
-        break;
-      }
-    }
-    /* y = H^-1 g (upper triangular k x k); x += P^-1 V y */
-    for (int j = k - 1; j >= 0; j--) {
-      double sum = ws->g[j];
-      for (int l = j + 1; l < k; l++) sum -= ws->H[j * m + l] * ws->y[l];
-      ws->y[j] = sum / ws->H[j * m + j];
-    }
-    memset(ws->w, 0, n * sizeof *ws->w);
-    for (int j = 0; j < k; j++) {
-      const double *vj = ws->V + (size_t)j * n;
-      for (size_t i = 0; i < n; i++) ws->w[i] += ws->y[j] * vj[i];
-    }
-    fp_precond_fft_solve(ws->fft, ITER_TAU, ws->D, ws->w, ws->z);
-    for (size_t i = 0; i < n; i++) x[i] += ws->z[i];
-  }
-  return rel;
 }
 
 static double null_residual(fp_operator *op, const double *p, double *work)
@@ -138,23 +78,18 @@ static int stationary_iterative(fp_operator *op, const double *hint, double *p_s
 {
   const fp_grid *g = fp_operator_grid(op);
   size_t n = g->ncells;
-  int m = ITER_RESTART, rc = FP_OK;
-  gmres_ws ws = {.op = op, .n = n};
-  fp_operator_mean_diffusion(op, ws.D);
-  ws.V = malloc((size_t)(m + 1) * n * sizeof *ws.V);
-  ws.w = malloc(n * sizeof *ws.w);
-  ws.z = malloc(n * sizeof *ws.z);
-  ws.H = calloc((size_t)(m + 1) * (size_t)m, sizeof *ws.H);
-  ws.cs = malloc((size_t)m * sizeof *ws.cs);
-  ws.sn = malloc((size_t)m * sizeof *ws.sn);
-  ws.g = malloc((size_t)(m + 1) * sizeof *ws.g);
-  ws.y = malloc((size_t)m * sizeof *ws.y);
+  int rc = FP_OK;
+  shifted_ctx sc = {.op = op, .n = n};
+  fp_operator_mean_diffusion(op, sc.D);
+  fp_gmres_ops ops = {apply_shifted, precond_shifted, &sc};
+  fp_gmres *gm = NULL;
   double *b = malloc(n * sizeof *b);
-  if (!ws.V || !ws.w || !ws.z || !ws.H || !ws.cs || !ws.sn || !ws.g || !ws.y || !b) {
+  if (!b) {
     rc = fp_fail(err, FP_ERR_NOMEM, "out of memory for the iterative stationary solve");
     goto out;
   }
-  rc = fp_precond_fft_create(g, false, &ws.fft, err);
+  rc = fp_gmres_create(n, ITER_RESTART, &gm, err);
+  if (rc == FP_OK) rc = fp_precond_fft_create(g, false, &sc.fft, err);
   if (rc != FP_OK) goto out;
   for (size_t i = 0; i < n; i++) p_ss[i] = hint && hint[i] > 0.0 ? hint[i] : 1.0;
   double res = INFINITY;
@@ -164,7 +99,8 @@ static int stationary_iterative(fp_operator *op, const double *hint, double *p_s
     res = null_residual(op, p_ss, b);
     if (res <= ITER_TARGET) break;
     memcpy(b, p_ss, n * sizeof *b);
-    gmres_solve(&ws, b, p_ss);
+    /* (I - tau L) x = b to ITER_INNER_RTOL relative */
+    fp_gmres_solve(gm, &ops, b, p_ss, ITER_INNER_RTOL * norm2(b, n), 0.0, ITER_MAX_INNER, NULL, NULL);
   }
   if (res <= ITER_TARGET) {
     /* GMRES leaves absolute errors ~1e-13 max p, which are relative errors
@@ -195,15 +131,8 @@ static int stationary_iterative(fp_operator *op, const double *hint, double *p_s
                  "the iterative stationary solve did not converge (relative residual %.2e after "
                  "%d inverse iterations)", res, ITER_OUTER);
 out:
-  fp_precond_fft_destroy(&ws.fft);
-  free(ws.V);
-  free(ws.w);
-  free(ws.z);
-  free(ws.H);
-  free(ws.cs);
-  free(ws.sn);
-  free(ws.g);
-  free(ws.y);
+  fp_precond_fft_destroy(&sc.fft);
+  fp_gmres_destroy(&gm);
   free(b);
   return rc;
 }
@@ -329,21 +258,34 @@ out_free:
  * of evaluating L p */
 #define KRYLOV_TOL 1e-13
 
-static double dot2(const double *x, const double *y, size_t n)
+/* A = L, M^-1 = the fast-transform pseudo-inverse of D_mean lap. */
+typedef struct null_ctx {
+  fp_operator *op;
+  fp_precond_fft *fft;
+  double D[FP_MAX_DIM];
+} null_ctx;
+
+static void apply_L(void *ctx, const double *in, double *out)
 {
-  double s = 0.0;
-  for (size_t i = 0; i < n; i++) s += x[i] * y[i];
-  return s;
+  null_ctx *c = ctx;
+  fp_operator_apply(c->op, in, out);
 }
 
+static void precond_diffusion(void *ctx, const double *in, double *out)
+{
+  null_ctx *c = ctx;
+  fp_precond_fft_solve_diffusion(c->fft, c->D, in, out);
+}
+
+/* L x = 0 from the normalised hint: GMRES on L with right-hand side 0 (the
+ * corrections keep the mass, L's columns summing to 0). */
 static int gmres_null_vector(fp_operator *op, fp_precond_fft *fft, const double *hint, double *x,
                              int *iterations, fp_error *err)
 {
   const fp_grid *g = fp_operator_grid(op);
   const size_t n = g->ncells;
-  const int m = KRYLOV_DIM;
-  double D[FP_MAX_DIM];
-  fp_operator_mean_diffusion(op, D);
+  null_ctx nc = {.op = op, .fft = fft};
+  fp_operator_mean_diffusion(op, nc.D);
   fp_csr_view L;
   fp_operator_matrix(op, &L);
   double Lnorm = 0.0;
@@ -352,14 +294,6 @@ static int gmres_null_vector(fp_operator *op, fp_precond_fft *fft, const double 
     for (int64_t k = L.row_ptr[i]; k < L.row_ptr[i + 1]; k++) rowsum += fabs(L.value[k]);
     if (rowsum > Lnorm) Lnorm = rowsum;
   }
-  double *V = malloc((size_t)(m + 1) * n * sizeof *V);
-  double *w = malloc(n * sizeof *w);
-  if (!V || !w) {
-    free(V);
-    free(w);
-    return fp_fail(err, FP_ERR_NOMEM, "out of memory for the iterative stationary solve");
-  }
-  double H[KRYLOV_DIM + 1][KRYLOV_DIM], cs[KRYLOV_DIM], sn[KRYLOV_DIM], gv[KRYLOV_DIM + 1];
   double sum = 0.0;
   for (size_t i = 0; i < n; i++) {
     x[i] = hint && hint[i] > 0.0 ? hint[i] : (hint ? 0.0 : 1.0);
@@ -370,80 +304,16 @@ static int gmres_null_vector(fp_operator *op, fp_precond_fft *fft, const double 
     sum = (double)n;
   }
   for (size_t i = 0; i < n; i++) x[i] /= sum;
-  int rc = FP_ERR_NUMERIC, total = 0;
-  for (int restart = 0; restart < KRYLOV_RESTARTS; restart++) {
-    double *v0 = V;
-    fp_operator_apply(op, x, v0);
-    for (size_t i = 0; i < n; i++) v0[i] = -v0[i];
-    double beta = norm2(v0, n), stop = KRYLOV_TOL * Lnorm * norm2(x, n);
-    if (beta <= stop) {
-      rc = FP_OK;
-      break;
-    }
-    for (size_t i = 0; i < n; i++) v0[i] /= beta;
-    gv[0] = beta;
-    int k = 0;
-    bool converged = false;
-    for (int j = 0; j < m; j++) {
-      double *vj = V + (size_t)j * n, *vn = V + (size_t)(j + 1) * n;
-      fp_precond_fft_solve_diffusion(fft, D, vj, w);
-      fp_operator_apply(op, w, vn);
-      total++;
-      /* modified Gram-Schmidt (one pass: the residual is not driven below
-       * 1e-13, far from where GMRES needs a reorthogonalisation) */
-      for (int i = 0; i <= j; i++) {
-        double *vi = V + (size_t)i * n;
-        double h = dot2(vn, vi, n);
-        H[i][j] = h;
-        for (size_t q = 0; q < n; q++) vn[q] -= h * vi[q];
-      }
-      double hn = norm2(vn, n);
-      H[j + 1][j] = hn;
-      if (hn > 0.0)
-        for (size_t q = 0; q < n; q++) vn[q] /= hn;
-      for (int i = 0; i < j; i++) {
-        double a = H[i][j], b = H[i + 1][j];
-        H[i][j] = cs[i] * a + sn[i] * b;
-        H[i + 1][j] = -sn[i] * a + cs[i] * b;
-      }
-      double a = H[j][j], b = H[j + 1][j], r = hypot(a, b);
-      cs[j] = r > 0.0 ? a / r : 1.0;
-      sn[j] = r > 0.0 ? b / r : 0.0;
-      H[j][j] = r;
-      H[j + 1][j] = 0.0;
-      gv[j + 1] = -sn[j] * gv[j];
-      gv[j] = cs[j] * gv[j];
-      k = j + 1;
-      if (fabs(gv[j + 1]) <= stop || hn == 0.0) {
-        converged = true;
-        break;
-      }
-    }
-    /* y = H^{-1} g, u = V y, x += P u */
-    double y[KRYLOV_DIM];
-    for (int i = k - 1; i >= 0; i--) {
-      double s = gv[i];
-      for (int q = i + 1; q < k; q++) s -= H[i][q] * y[q];
-      y[i] = s / H[i][i];
-    }
-    memset(w, 0, n * sizeof *w);
-    for (int i = 0; i < k; i++) {
-      const double *vi = V + (size_t)i * n;
-      for (size_t q = 0; q < n; q++) w[q] += y[i] * vi[q];
-    }
-    fp_precond_fft_solve_diffusion(fft, D, w, w);
-    for (size_t q = 0; q < n; q++) x[q] += w[q];
-    if (converged) {
-      rc = FP_OK;
-      break;
-    }
-  }
-  *iterations = total;
-  free(V);
-  free(w);
-  if (rc != FP_OK)
+  fp_gmres *gm = NULL;
+  int rc = fp_gmres_create(n, KRYLOV_DIM, &gm, err);
+  if (rc != FP_OK) return rc;
+  fp_gmres_ops ops = {apply_L, precond_diffusion, &nc};
+  bool ok = fp_gmres_solve(gm, &ops, NULL, x, 0.0, KRYLOV_TOL * Lnorm,
+                           KRYLOV_RESTARTS * KRYLOV_DIM, iterations, NULL);
+  fp_gmres_destroy(&gm);
+  if (!ok)
     return fp_fail(err, FP_ERR_NUMERIC, "GMRES did not converge for the stationary density in %d iterations",
-                   total);
+                   *iterations);
   return FP_OK;
 }
 
