@@ -1,4 +1,6 @@
-/* fpentropy CLI: MPI distribution of sweep points (rank 0 hands them out); stubs without FP_MPI.
+/* fpentropy CLI: MPI distribution of sweep points (rank 0 hands them out).
+ * Without FP_MPI the functions below are the single-process case (one rank,
+ * nothing sent), so cmd_sweep.c has one code path for both builds.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Protocol (tags in sweep_mpi.c): rank 0 sends each worker up to --jobs

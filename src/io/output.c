@@ -825,16 +825,24 @@ fail:
   return status;
 }
 
+int fp_output_file_open_in(const char *dir, const char *name, const char *comment,
+                           const char *const *columns, size_t ncols, fp_output_file **out,
+                           fp_error *err)
+{
+  char *path = NULL;
+  int rc = fp_output_join(dir, name, &path, err);
+  if (rc == FP_OK && comment) rc = fp_output_sidecar_write(path, comment, columns, ncols, err);
+  if (rc == FP_OK) rc = fp_output_file_open(path, out, err);
+  free(path);
+  return rc;
+}
+
 int fp_output_write_matrix(const char *dir, const char *name, const char *comment,
                            const double *t, size_t T, const double *M, fp_error *err)
 {
   if (!dir || !name || !t || !M) return fp_fail(err, FP_ERR_ARG, "fp_output_write_matrix: NULL argument");
-  char *path = NULL;
   fp_output_file *f = NULL;
-  int rc = fp_output_join(dir, name, &path, err);
-  if (rc == FP_OK && comment) rc = fp_output_sidecar_write(path, comment, NULL, 0, err);
-  if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
-  free(path);
+  int rc = fp_output_file_open_in(dir, name, comment, NULL, 0, &f, err);
   if (rc != FP_OK) return rc;
   FILE *out = fp_output_file_stream(f);
   fputs("t", out);

@@ -201,12 +201,8 @@ static int checkpoint_save(const char *dir, const cell *c, uint64_t seed, fp_err
   char name[256], header[512];
   checkpoint_name(c, name, sizeof name);
   checkpoint_header(c, seed, header, sizeof header);
-  char *path = NULL;
-  int rc = fp_output_join(dir, name, &path, err);
-  if (rc != FP_OK) return rc;
   fp_output_file *f = NULL;
-  rc = fp_output_file_open(path, &f, err);
-  free(path);
+  int rc = fp_output_file_open_in(dir, name, NULL, NULL, 0, &f, err);
   if (rc != FP_OK) return rc;
   FILE *fp = fp_output_file_stream(f);
   fputs(header, fp);
@@ -465,12 +461,8 @@ static void write_cell_rows(FILE *f, const cell *c, double *buf, double *ratios)
 static int write_cells(const char *dir, const cell *cells, size_t ncells, size_t maxreps,
                        fp_error *err)
 {
-  char *path = NULL;
-  int rc = fp_output_join(dir, "cells.csv", &path, err);
-  if (rc != FP_OK) return rc;
   fp_output_file *f = NULL;
-  rc = fp_output_file_open(path, &f, err);
-  free(path);
+  int rc = fp_output_file_open_in(dir, "cells.csv", NULL, NULL, 0, &f, err);
   if (rc != FP_OK) return rc;
   double *buf = malloc(maxreps * sizeof *buf), *ratios = malloc(maxreps * sizeof *ratios);
   if (!buf || !ratios) {
@@ -492,12 +484,8 @@ static int write_cells(const char *dir, const cell *cells, size_t ncells, size_t
 static int write_wins(const char *dir, const cell *cells, size_t ncells, size_t maxreps,
                       fp_error *err)
 {
-  char *path = NULL;
-  int rc = fp_output_join(dir, "wins.csv", &path, err);
-  if (rc != FP_OK) return rc;
   fp_output_file *f = NULL;
-  rc = fp_output_file_open(path, &f, err);
-  free(path);
+  int rc = fp_output_file_open_in(dir, "wins.csv", NULL, NULL, 0, &f, err);
   if (rc != FP_OK) return rc;
   double *buf = malloc(maxreps * sizeof *buf);
   if (!buf) {
@@ -545,12 +533,8 @@ static void write_emissions(FILE *fp, const char *name, const fp_debt_emissions 
 static int write_summary(const char *dir, const fp_debt_study_options *opt, const emissions_set *es,
                          size_t ncells, size_t resumed, double wall, fp_error *err)
 {
-  char *path = NULL;
-  int rc = fp_output_join(dir, "summary.txt", &path, err);
-  if (rc != FP_OK) return rc;
   fp_output_file *f = NULL;
-  rc = fp_output_file_open(path, &f, err);
-  free(path);
+  int rc = fp_output_file_open_in(dir, "summary.txt", NULL, NULL, 0, &f, err);
   if (rc != FP_OK) return rc;
   FILE *fp = fp_output_file_stream(f);
   fprintf(fp, "fpentropy debt-study (Katz 2026 Section 6; docs/learning-debt.md)\n");

@@ -217,15 +217,11 @@ static void schedule_file(const fp_policy_study *st, size_t i, char *buf, size_t
 
 static int write_summary(const fp_policy_study *st, const char *dir, fp_error *err)
 {
-  char *path = NULL;
   fp_output_file *f = NULL;
   char comment[256];
   snprintf(comment, sizeof comment, "retrain cost c = %.17g, kappa = %.17g, stale threshold = %.17g",
            st->opt.cost, st->opt.kappa, st->opt.stale_threshold);
-  int rc = fp_output_join(dir, "policy_summary.csv", &path, err);
-  if (rc == FP_OK) rc = fp_output_sidecar_write(path, comment, NULL, 0, err);
-  if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
-  free(path);
+  int rc = fp_output_file_open_in(dir, "policy_summary.csv", comment, NULL, 0, &f, err);
   if (rc != FP_OK) return rc;
   FILE *out = fp_output_file_stream(f);
   fprintf(out, "policy,file,n_retrains,mismatch_integral,cost,regret,excess_loss,unnecessary_retrains,stale_waits\n");

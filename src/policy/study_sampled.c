@@ -213,16 +213,12 @@ const fp_sampled_row *fp_policy_sampled_row(const fp_policy_sampled_result *r, s
 int fp_policy_sampled_write(const fp_policy_sampled_result *r, const char *dir, fp_error *err)
 {
   if (!r || !dir) return fp_fail(err, FP_ERR_ARG, "fp_policy_sampled_write: NULL argument");
-  char *path = NULL;
   fp_output_file *f = NULL;
   char comment[512];
   snprintf(comment, sizeof comment, "%zu replicas of %zu particles, estimator %s; mean and Monte "
            "Carlo standard error per replica", r->replicas, r->particles, r->estimator);
   int rc = fp_output_mkdir(dir, err);
-  if (rc == FP_OK) rc = fp_output_join(dir, "policy_sampled.csv", &path, err);
-  if (rc == FP_OK) rc = fp_output_sidecar_write(path, comment, NULL, 0, err);
-  if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
-  free(path);
+  if (rc == FP_OK) rc = fp_output_file_open_in(dir, "policy_sampled.csv", comment, NULL, 0, &f, err);
   if (rc != FP_OK) return rc;
   FILE *out = fp_output_file_stream(f);
   fprintf(out, "policy,exact_retrains,exact_cost,oracle_cost,retrains,retrains_se,cost_ratio_exact,cost_ratio_exact_se,"

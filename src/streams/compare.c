@@ -243,7 +243,6 @@ static int write_estimate_table(const fp_compare_result *r, bool rate, const cha
 {
   static const char *const cols[] = {"estimator", "N", "t",    "exact",         "mean",  "bias",
                                      "sd",        "rmse", "frac_negative", "dkl_dt"};
-  char *path = NULL;
   fp_output_file *f = NULL;
   char comment[512];
   snprintf(comment, sizeof comment, "%s of KL(p_t || q_ref): %zu replicas; exact = %s",
@@ -252,11 +251,9 @@ static int write_estimate_table(const fp_compare_result *r, bool rate, const cha
                   "dkl_dt = the PDE's exact rate (their gap is the monitoring interval's truncation)"
                 : "the PDE's kl");
   size_t ncols = rate ? 10 : 9;
-  int rc = fp_output_join(dir, rate ? "compare_rate.csv" : "compare.csv", &path, err);
   /* the description goes to compare.json: the CSV starts with its header (pandas defaults) */
-  if (rc == FP_OK) rc = fp_output_sidecar_write(path, comment, cols, ncols, err);
-  if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
-  free(path);
+  int rc = fp_output_file_open_in(dir, rate ? "compare_rate.csv" : "compare.csv", comment, cols,
+                                  ncols, &f, err);
   if (rc != FP_OK) return rc;
   FILE *out = fp_output_file_stream(f);
   for (size_t q = 0; q < ncols; q++) fprintf(out, "%s%s", q ? "," : "", cols[q]);
@@ -281,14 +278,10 @@ int fp_compare_write(const fp_compare_result *r, const char *dir, fp_error *err)
   if (rc == FP_OK) rc = write_estimate_table(r, false, dir, err);
   if (rc == FP_OK) rc = write_estimate_table(r, true, dir, err);
   if (rc != FP_OK) return rc;
-  char *path = NULL;
   fp_output_file *f = NULL;
-  rc = fp_output_join(dir, "compare_summary.csv", &path, err);
-  if (rc == FP_OK)
-    rc = fp_output_sidecar_write(path, "rmse: root mean over output times of the squared error; "
-                                 "slope: least-squares d log rmse / d log N", NULL, 0, err);
-  if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
-  free(path);
+  rc = fp_output_file_open_in(dir, "compare_summary.csv",
+                              "rmse: root mean over output times of the squared error; slope: "
+                              "least-squares d log rmse / d log N", NULL, 0, &f, err);
   if (rc != FP_OK) return rc;
   FILE *out = fp_output_file_stream(f);
   fprintf(out, "estimator,N,rmse,rate_rmse,slope\n");

@@ -242,6 +242,13 @@ FP_API int fp_output_write_vtk(const char *path, const fp_grid *grid, const char
 FP_API int fp_output_write_dat(const char *path, const fp_grid *grid, const char *title,
                         const fp_output_field *fields, size_t nfields, fp_error *err);
 
+/* fp_output_file_open() of `dir/name`, after writing the CSV's sidecar JSON
+ * when `comment` is not NULL (fp_output_sidecar_write(); columns may be
+ * NULL).  Returns what those return. */
+FP_API int fp_output_file_open_in(const char *dir, const char *name, const char *comment,
+                                  const char *const *columns, size_t ncols, fp_output_file **out,
+                                  fp_error *err);
+
 /* A T x T matrix M (row-major) against times t: the CSV `dir/name` with the
  * header "t,j0,j1,..." and one row per t_i ("t_i,M[i][0],..."), 17 digits,
  * written atomically, and its sidecar JSON with `comment` (what M[i][j] is).
