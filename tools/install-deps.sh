@@ -12,6 +12,7 @@ packages=(
   clang libclang-rt-14-dev
   python3 python3-numpy python3-matplotlib python3-pandas python3-pytest python3-vtk9
   python3-setuptools python3-pip python3-venv
+  man-db groff-base
 )
 
 missing=()
