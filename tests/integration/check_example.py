@@ -16,6 +16,10 @@ from pathlib import Path
 
 def main():
     example, fpentropy, case, cells, outdir = sys.argv[1:6]
+    source = Path(__file__).resolve().parents[2] / "examples" / "rotating_ou.c"
+    nlines = len(source.read_text().splitlines())
+    if nlines >= 40:
+        sys.exit(f"FAIL: examples/rotating_ou.c has {nlines} lines (the issue asks for under 40)")
     ex = subprocess.run([example, cells], capture_output=True, text=True, check=True)
     rows = [ln.split() for ln in ex.stdout.splitlines() if ln and not ln.startswith("#")]
     subprocess.run([fpentropy, "run", case, "-q", "-o", outdir, "--set", f"domain.cells={cells}"],
