@@ -417,7 +417,16 @@ static int verify_run_unguarded(const fp_case *c, const fp_run_options *options,
   if (!c || !options) return fp_fail(err, FP_ERR_ARG, "fp_verify_run: NULL argument");
   if (options->on_row) return fp_fail(err, FP_ERR_ARG, "fp_verify_run: on_row must be NULL");
   fp_verify_report *rep = calloc(1, sizeof *rep);
-  if (!rep) return fp_fail(err, FP_ERR_NOMEM, "out of memory for the verification report");
+  /* Room for every line before the run: a report that cannot be made must
+   * fail before the run writes a summary that says "completed". */
+  if (rep) {
+    rep->capacity = 64;
+    rep->checks = malloc(rep->capacity * sizeof *rep->checks);
+  }
+  if (!rep || !rep->checks) {
+    if (rep) free(rep);
+    return fp_fail(err, FP_ERR_NOMEM, "out of memory for the verification report");
+  }
   row_list list = {0};
   fp_run_options opt = *options;
   opt.on_row = collect_row;
