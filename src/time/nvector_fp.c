@@ -16,11 +16,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Same layout as struct _N_VectorContent_Serial (see the header). */
+/* Vectors made before SUNDIALS asks for them (see fp_nvector_reserve):
+ * shared by the template and every vector cloned from it, freed when the
+ * last of them lets go. */
+typedef struct fp_nv_reserve {
+  int refs;
+  int count;   /* vectors still set aside */
+  int missed;  /* clones that allocated because none was left */
+  N_Vector *v; /* the vectors set aside, v[0 .. count) */
+} fp_nv_reserve;
+
+/* The first three members have the layout of struct _N_VectorContent_Serial
+ * (see the header); SUNDIALS never reads past them. */
 typedef struct fp_nv_content {
   sunindextype length;
   sunbooleantype own_data;
   double *data;
+  fp_nv_reserve *reserve; /* NULL when clones allocate */
 } fp_nv_content;
 
 #define BLOCK 512
@@ -41,20 +53,61 @@ static double *alloc_data(sunindextype n)
   return aligned_alloc(64, bytes);
 }
 
+static void reserve_unref(fp_nv_reserve *r)
+{
+  if (r && --r->refs == 0) {
+    free(r->v);
+    free(r);
+  }
+}
+
 static void destroy(N_Vector v)
 {
   if (!v) return;
   if (v->content) {
     if (CONTENT(v)->own_data) free(DATA(v));
+    reserve_unref(CONTENT(v)->reserve);
     free(v->content);
     v->content = NULL;
   }
   N_VFreeEmpty(v);
 }
 
+/* Takes a vector set aside for w's clones, if one is left. */
+static N_Vector take_reserved(N_Vector w)
+{
+  fp_nv_reserve *r = CONTENT(w)->reserve;
+  if (!r) return NULL;
+  if (r->count > 0) return r->v[--r->count];
+  r->missed++;
+  return NULL;
+}
+
+static N_Vector make_empty(N_Vector w);
+
+/* Makes v share w's reserve, so clones of clones draw on it too. */
+static void share_reserve(N_Vector w, N_Vector v)
+{
+  fp_nv_reserve *r = CONTENT(w)->reserve;
+  if (r) r->refs++;
+  CONTENT(v)->reserve = r;
+}
+
 static N_Vector clone_empty(N_Vector w)
 {
   if (!w) return NULL;
+  N_Vector v = take_reserved(w);
+  if (v) {
+    free(DATA(v));
+    CONTENT(v)->data = NULL;
+    CONTENT(v)->own_data = SUNFALSE;
+    return v;
+  }
+  return make_empty(w);
+}
+
+static N_Vector make_empty(N_Vector w)
+{
   N_Vector v = N_VNewEmpty(w->sunctx);
   if (!v) return NULL;
   if (N_VCopyOps(w, v) != 0) {
@@ -68,12 +121,15 @@ static N_Vector clone_empty(N_Vector w)
   }
   c->length = LEN(w);
   v->content = c;
+  share_reserve(w, v);
   return v;
 }
 
 static N_Vector clone(N_Vector w)
 {
-  N_Vector v = clone_empty(w);
+  N_Vector v = take_reserved(w);
+  if (v) return v;
+  v = make_empty(w);
   if (!v) return NULL;
   double *d = alloc_data(LEN(w));
   if (!d) {
@@ -556,3 +612,49 @@ N_Vector fp_nvector_wrap(sunindextype n, double *data, SUNContext ctx)
   CONTENT(v)->own_data = SUNFALSE;
   return v;
 }
+
+int fp_nvector_reserve(N_Vector tmpl, int count)
+{
+  if (!tmpl || count < 0 || CONTENT(tmpl)->reserve) return -1;
+  fp_nv_reserve *r = calloc(1, sizeof *r);
+  N_Vector *v = calloc((size_t)count + 1, sizeof *v);
+  if (!r || !v) {
+    free(r);
+    free(v);
+    return -1;
+  }
+  r->v = v;
+  r->refs = 1; /* the template's */
+  for (int i = 0; i < count; i++) {
+    N_Vector c = clone(tmpl); /* no reserve yet: allocates */
+    if (!c) {
+      for (int j = 0; j < i; j++) destroy(r->v[j]);
+      reserve_unref(r);
+      return -1;
+    }
+    CONTENT(c)->reserve = r;
+    r->refs++;
+    r->v[r->count++] = c;
+  }
+  CONTENT(tmpl)->reserve = r;
+  return 0;
+}
+
+int fp_nvector_reserve_left(N_Vector tmpl)
+{
+  const fp_nv_reserve *r = tmpl ? CONTENT(tmpl)->reserve : NULL;
+  return r ? r->count : 0;
+}
+
+int fp_nvector_release_reserve(N_Vector tmpl)
+{
+  fp_nv_reserve *r = tmpl ? CONTENT(tmpl)->reserve : NULL;
+  if (!r) return 0;
+  int missed = r->missed;
+  while (r->count > 0) destroy(r->v[--r->count]);
+  CONTENT(tmpl)->reserve = NULL;
+  reserve_unref(r);
+  return missed;
+}
+
+N_Vector fp_nvector_clone(N_Vector w) { return w ? clone(w) : NULL; }

@@ -24,4 +24,21 @@ N_Vector fp_nvector_new(sunindextype n, SUNContext ctx);
 /* A vector over the caller's array (not owned, not freed by N_VDestroy). */
 N_Vector fp_nvector_wrap(sunindextype n, double *data, SUNContext ctx);
 
+/* SUNDIALS 6.4.1's N_VClone uses the clone without checking it, so a clone
+ * that fails for want of memory inside CVodeInit or SUNLinSol_SPGMR is a
+ * crash, not an error code.  Before handing tmpl to SUNDIALS, its owner
+ * sets aside the vectors SUNDIALS will clone from it (and from its clones):
+ * then the allocations that can fail are made here, where failure is a
+ * return value, and releases what is left once SUNDIALS is set up.
+ * fp_nvector_reserve returns 0, or -1 when out of memory (nothing kept);
+ * fp_nvector_reserve_left says how many are still set aside;
+ * fp_nvector_release_reserve frees them and returns how many clones found
+ * the reserve empty and allocated (0 when the count was large enough). */
+int fp_nvector_reserve(N_Vector tmpl, int count);
+/* A clone of w that draws on w's reserve, NULL when out of memory (unlike
+ * N_VClone, which crashes then). */
+N_Vector fp_nvector_clone(N_Vector w);
+int fp_nvector_reserve_left(N_Vector tmpl);
+int fp_nvector_release_reserve(N_Vector tmpl);
+
 #endif /* FPENTROPY_NVECTOR_FP_IMPL_H */

@@ -24,6 +24,7 @@
 #include "fv/precond_fft.h"
 #include "time/expo_impl.h"
 #include "time/nvector_fp_impl.h"
+#include "time/solver_impl.h"
 
 #if !defined(SUNDIALS_DOUBLE_PRECISION)
 #error "fpentropy needs SUNDIALS built in double precision"
@@ -32,6 +33,8 @@ _Static_assert(sizeof(sunindextype) == sizeof(int64_t), "SUNDIALS index type mus
 
 
 struct fp_solver {
+  int unreserved_clones; /* SUNDIALS' clones the reserve did not cover (fp_nvector_reserve) */
+  bool reserve_released;
   fp_operator *op;
   fp_linear_solver_kind kind;
   fp_preconditioner_kind prec;
@@ -165,7 +168,10 @@ void fp_solver_destroy(fp_solver **sp)
   if (s->cvode) CVodeFree(&s->cvode);
   if (s->LS) SUNLinSolFree(s->LS);
   if (s->J) SUNMatDestroy(s->J);
-  if (s->y) N_VDestroy(s->y);
+  if (s->y) {
+    fp_nvector_release_reserve(s->y);
+    N_VDestroy(s->y);
+  }
   if (s->constraints) N_VDestroy(s->constraints);
   if (s->dky) N_VDestroy(s->dky);
   fp_precond_fft_destroy(&s->fft);
@@ -185,6 +191,17 @@ static fp_linear_solver_kind choose_linear_solver(const fp_grid *g, fp_linear_so
    * every size measured, from 32^2 up (KLU refactors whenever CVODE changes
    * gamma; tools/bench_solvers.py and docs/scheme.md have the numbers). */
   return FP_LINSOL_GMRES;
+}
+
+/* How many vectors CVODE and its solvers clone from the state vector, made
+ * before they ask (see fp_nvector_reserve): counted on SUNDIALS 6.4.1 -
+ * CVodeInit with BDF and its Newton solver 16, the constraints 2 (ours and
+ * CVODE's copy), SPGMR in its first initialisation krylov_dim + 3 more.  A count too small is not an
+ * error: the clones beyond it allocate, as they would without a reserve. */
+static int reserved_vectors(fp_linear_solver_kind kind, const fp_solver_options *opt)
+{
+  int maxl = opt->krylov_dim > 0 ? opt->krylov_dim : 5; /* SPGMR: 5 when not positive */
+  return 16 + (opt->nonnegative ? 2 : 0) + (kind == FP_LINSOL_GMRES ? maxl + 3 : 0);
 }
 
 static int cvode_failed(fp_solver *s, fp_error *err, int flag, const char *call)
@@ -379,6 +396,10 @@ int fp_solver_create(fp_operator *op, double t0, const double *p0, const fp_solv
     rc = fp_fail(err, FP_ERR_NOMEM, "out of memory creating CVODE");
     goto fail;
   }
+  if (fp_nvector_reserve(s->y, reserved_vectors(s->kind, opt)) != 0) {
+    rc = fp_fail(err, FP_ERR_NOMEM, "out of memory creating CVODE's vectors");
+    goto fail;
+  }
   memcpy(N_VGetArrayPointer(s->y), p0, g->ncells * sizeof *p0);
   flag = CVodeSetErrHandlerFn(s->cvode, error_handler, s);
   if (flag == CV_SUCCESS) flag = CVodeInit(s->cvode, rhs, t0, s->y);
@@ -396,7 +417,7 @@ int fp_solver_create(fp_operator *op, double t0, const double *p0, const fp_solv
   }
   s->clamp_below = FP_SOLVER_ROUNDOFF_NEGATIVE * opt->atol;
   if (opt->nonnegative) {
-    s->constraints = fp_nvector_new((sunindextype)g->ncells, s->ctx);
+    s->constraints = fp_nvector_clone(s->y); /* from the reserve: CVODE clones it */
     if (!s->constraints) {
       rc = fp_fail(err, FP_ERR_NOMEM, "out of memory creating CVODE constraints");
       goto fail;
@@ -431,6 +452,10 @@ int fp_solver_advance(fp_solver *s, double t_out, fp_error *err)
   if (flag != CV_SUCCESS) return cvode_failed(s, err, flag, "CVodeSetStopTime");
   sunrealtype t_reached = s->t;
   flag = CVode(s->cvode, t_out, s->y, &t_reached, CV_NORMAL);
+  if (!s->reserve_released) { /* SUNDIALS has made all its vectors */
+    s->unreserved_clones = fp_nvector_release_reserve(s->y);
+    s->reserve_released = true;
+  }
   if (flag < 0) {
     s->t = t_reached;
     int rc = cvode_failed(s, err, flag, "CVode");
@@ -467,6 +492,7 @@ int fp_solver_dense_derivative(fp_solver *s, double *dpdt, fp_error *err)
 }
 
 double fp_solver_time(const fp_solver *s) { return s->t; }
+int fp_solver_unreserved_clones(const fp_solver *s) { return s->unreserved_clones; }
 const double *fp_solver_state(const fp_solver *s)
 {
   return s->expo ? fp_expo_state(s->expo) : N_VGetArrayPointer(s->y);

@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * In the style of SQLite's malloc tests: FP_FAIL_ALLOC=n makes the n-th call
- * of malloc, calloc or realloc made by fpentropy's objects return NULL
+ * of malloc, calloc, realloc or aligned_alloc made by fpentropy's objects return NULL
  * (ENOMEM); FP_COUNT_ALLOC=1 prints "fpentropy-allocations: N" at exit so a
  * driver knows how many values of n to try.  Only the objects linked with
  * --wrap are affected (our library and CLI, not libc, GSL or SUNDIALS).
@@ -17,6 +17,8 @@ void *__real_realloc(void *p, size_t size);
 void *__wrap_malloc(size_t size);
 void *__wrap_calloc(size_t n, size_t size);
 void *__wrap_realloc(void *p, size_t size);
+void *__real_aligned_alloc(size_t alignment, size_t size);
+void *__wrap_aligned_alloc(size_t alignment, size_t size);
 
 static unsigned long counter;
 static unsigned long fail_at;
@@ -43,3 +45,7 @@ static int should_fail(void)
 void *__wrap_malloc(size_t size) { return should_fail() ? NULL : __real_malloc(size); }
 void *__wrap_calloc(size_t n, size_t size) { return should_fail() ? NULL : __real_calloc(n, size); }
 void *__wrap_realloc(void *p, size_t size) { return should_fail() ? NULL : __real_realloc(p, size); }
+void *__wrap_aligned_alloc(size_t alignment, size_t size)
+{
+  return should_fail() ? NULL : __real_aligned_alloc(alignment, size);
+}

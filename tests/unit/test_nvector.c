@@ -313,12 +313,64 @@ static void test_arrays(void **state)
   for (size_t k = 0; k < 3; k++) check_arrays(lengths[k]);
 }
 
+/* The reserve (fp_nvector_reserve): clones of the template and of its clones
+ * take the vectors set aside, in any order, then allocate; what is left is
+ * freed on release, and the vectors outlive the template (the sanitizer
+ * build checks that nothing leaks or is freed twice). */
+static void test_reserve(void **state)
+{
+  (void)state;
+  SUNContext ctx;
+  assert_int_equal(SUNContext_Create(NULL, &ctx), 0);
+  const sunindextype n = 1000;
+  N_Vector t = fp_nvector_new(n, ctx);
+  assert_non_null(t);
+  assert_int_equal(fp_nvector_reserve(t, 3), 0);
+  assert_int_equal(fp_nvector_reserve(t, 1), -1); /* one reserve per template */
+  assert_int_equal(fp_nvector_reserve_left(t), 3);
+  N_Vector a = N_VClone(t);
+  assert_int_equal(fp_nvector_reserve_left(t), 2);
+  N_Vector b = N_VClone(a); /* a clone of a clone draws on the same reserve */
+  assert_int_equal(fp_nvector_reserve_left(t), 1);
+  N_Vector e = N_VCloneEmpty(b);
+  assert_int_equal(fp_nvector_reserve_left(t), 0);
+  assert_null(N_VGetArrayPointer(e));
+  N_Vector c = N_VClone(t); /* none left: allocates */
+  N_Vector vs[4] = {a, b, c, t};
+  for (int k = 0; k < 4; k++) {
+    assert_int_equal(N_VGetLength(vs[k]), n);
+    double *d = N_VGetArrayPointer(vs[k]);
+    assert_non_null(d);
+    for (sunindextype i = 0; i < n; i++) d[i] = k + 1; /* each has its own data */
+  }
+  for (int k = 0; k < 4; k++) assert_true(N_VGetArrayPointer(vs[k])[n - 1] == k + 1);
+  assert_int_equal(fp_nvector_release_reserve(t), 1); /* c found it empty */
+  N_VDestroy(t); /* before its clones */
+  N_VDestroy(e);
+  N_VDestroy(a);
+  N_VDestroy(c);
+  N_VDestroy(b);
+
+  /* released with vectors left: they are freed; later clones allocate */
+  t = fp_nvector_new(n, ctx);
+  assert_int_equal(fp_nvector_reserve(t, 5), 0);
+  a = N_VClone(t);
+  assert_int_equal(fp_nvector_release_reserve(t), 0);
+  assert_int_equal(fp_nvector_reserve_left(t), 0);
+  b = N_VClone(a);
+  assert_non_null(N_VGetArrayPointer(b));
+  N_VDestroy(a);
+  N_VDestroy(b);
+  N_VDestroy(t);
+  SUNContext_Free(&ctx);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_identity),    cmocka_unit_test(test_elementwise),
       cmocka_unit_test(test_reductions), cmocka_unit_test(test_fused),
-      cmocka_unit_test(test_arrays),
+      cmocka_unit_test(test_arrays),      cmocka_unit_test(test_reserve),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
