@@ -43,6 +43,10 @@ typedef struct fp_solver_options {
   bool fft_measure;                     /* plan the FFT preconditioner with FFTW_MEASURE */
   bool nonnegative;                     /* impose p >= 0 on accepted steps */
   fp_integrator_kind integrator;        /* FP_INTEGRATOR_AUTO: fp_solver_choose_integrator */
+  /* CVODE never steps past this time (fields need not be defined beyond
+   * it); no limit unless it is above the initial time.  Output times in
+   * between are interpolated, not stepped to. */
+  double stop_time;
   /* polled in every right-hand side evaluation; when it becomes non-zero
    * the integration stops with FP_ERR_INTERRUPTED (may be NULL) */
   volatile sig_atomic_t *interrupted;
@@ -89,10 +93,15 @@ typedef struct fp_solver_stats {
 } fp_solver_stats;
 
 /* With non-negativity imposed, output values in (-FP_SOLVER_ROUNDOFF_NEGATIVE
- * atol, 0) are round-off of CVODE's constraint projection (seen: -9e-41 with
- * atol 1e-15); they are set to 0 and counted in the statistics.  More
- * negative values are never changed. */
-#define FP_SOLVER_ROUNDOFF_NEGATIVE 1e-6
+ * atol, 0) are within the integrator's absolute tolerance of 0: CVODE keeps
+ * its step solutions non-negative, but an output between two steps is
+ * interpolated from the step polynomial, which can dip below 0 by less than
+ * the local error where p is ~0 (seen: -1.8e-17 with atol 1e-12), and the
+ * constraint projection leaves values like -9e-41.  They are set to 0 and
+ * counted in the statistics, and the state is scaled by 1 - (their mass) /
+ * (its mass), so the mass is unchanged to round-off.  More negative values
+ * are never changed. */
+#define FP_SOLVER_ROUNDOFF_NEGATIVE 1.0
 
 typedef struct fp_solver fp_solver; /* opaque */
 
