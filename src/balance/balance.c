@@ -22,6 +22,8 @@ struct fp_balance {
   double *flux;           /* nfaces */
   double *ell;            /* log(p/q) */
   double *logp;           /* log(max(p, floor)) */
+  double *logq;           /* log q, once per cell rather than once per face */
+  double *logss;          /* log p_ss (substitute where p_ss <= 0), likewise */
   double *dpdt;           /* L p */
   double *current;        /* dim per cell */
   double *production;     /* per cell */
@@ -34,6 +36,8 @@ void fp_balance_destroy(fp_balance **b)
   free(x->flux);
   free(x->ell);
   free(x->logp);
+  free(x->logq);
+  free(x->logss);
   free(x->dpdt);
   free(x->current);
   free(x->production);
@@ -58,10 +62,12 @@ int fp_balance_create(fp_operator *op, fp_balance **out, fp_error *err)
   b->flux = malloc(b->nfaces * sizeof *b->flux);
   b->ell = malloc(n * sizeof *b->ell);
   b->logp = malloc(n * sizeof *b->logp);
+  b->logq = malloc(n * sizeof *b->logq);
+  b->logss = malloc(n * sizeof *b->logss);
   b->dpdt = malloc(n * sizeof *b->dpdt);
   b->current = calloc(n * (size_t)dim, sizeof *b->current);
   b->production = calloc(n, sizeof *b->production);
-  if (!b->flux || !b->ell || !b->logp || !b->dpdt || !b->current || !b->production) goto fail_nomem;
+  if (!b->flux || !b->ell || !b->logp || !b->logq || !b->logss || !b->dpdt || !b->current || !b->production) goto fail_nomem;
   *out = b;
   return FP_OK;
 fail_nomem:
@@ -114,14 +120,16 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
    * such cells are counted and reported; kl is the KL divergence of the
    * positive part of p (0 log 0 = 0), so they add nothing to it. */
   for (size_t i = 0; i < n; i++) {
+    b->logq[i] = log(q[i]);
+    if (p_ss) b->logss[i] = p_ss[i] > 0.0 ? log(p_ss[i]) : log_substitute;
     if (p[i] > 0.0) {
       b->logp[i] = log(p[i]);
-      b->ell[i] = b->logp[i] - log(q[i]);
+      b->ell[i] = b->logp[i] - b->logq[i];
       row->kl += p[i] * b->ell[i];
       row->kl_scale += fabs(p[i] * b->ell[i]);
     } else {
       b->logp[i] = log_substitute;
-      b->ell[i] = b->logp[i] - log(q[i]);
+      b->ell[i] = b->logp[i] - b->logq[i];
       row->nonpositive_cells++;
       row->nonpositive_mass += p[i] * vol;
     }
@@ -173,10 +181,9 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
     if (s < row->min_face_sigma) row->min_face_sigma = s;
     b->production[L] += 0.5 * s / vol;
     b->production[R] += 0.5 * s / vol;
-    row->q_hk += F * (pe + log(q[L]) - log(q[R])) * area;
+    row->q_hk += F * (pe + b->logq[L] - b->logq[R]) * area;
     if (row->has_split) {
-      double lss_L = p_ss[L] > 0.0 ? log(p_ss[L]) : log_substitute;
-      double lss_R = p_ss[R] > 0.0 ? log(p_ss[R]) : log_substitute;
+      double lss_L = b->logss[L], lss_R = b->logss[R];
       if (!(p_ss[L] > 0.0) || !(p_ss[R] > 0.0)) row->nonpositive_pss_faces++;
       row->sigma_hk_hs += F * (pe + lss_L - lss_R) * area;
       row->sigma_na += F * ((b->logp[L] - lss_L) - (b->logp[R] - lss_R)) * area;
