@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/error_impl.h"
+#include "time/chebyshev_impl.h"
 
 #define MMAX FP_EXPO_KRYLOV_MAX
 /* basis sizes at which the error estimate is checked */
@@ -25,6 +26,9 @@ struct fp_expo {
   double *p, *w;      /* state, weights */
   double *V;          /* (MMAX + 1) x n basis */
   double H[MMAX + 1][MMAX];
+  double rho;         /* spectral bound of L for the Chebyshev steps; 0 until known */
+  double *coef;       /* Chebyshev coefficients, coef_cap of them */
+  int coef_cap;
   fp_expo_stats stats;
 };
 
@@ -35,6 +39,7 @@ void fp_expo_destroy(fp_expo **ep)
   free(e->p);
   free(e->w);
   free(e->V);
+  free(e->coef);
   free(e);
   *ep = NULL;
 }
@@ -149,8 +154,86 @@ static double admissible_tau(const fp_expo *e, int j, double est_scale, double w
   return 0.0;
 }
 
+/* What every accepted step does after p holds the new state: values in
+ * (-atol, 0) set to 0 and counted, the mass restored (no absorbing walls),
+ * the time and the statistics moved on. */
+static void finish_step(fp_expo *e, double mass0, double tau, double remaining, double t_out)
+{
+  double *p = e->p;
+  const size_t n = e->n;
+  if (e->opt.nonnegative)
+    for (size_t q = 0; q < n; q++)
+      if (p[q] < 0.0) p[q] = 0.0, e->stats.zeroed++;
+  if (e->opt.conserving) {
+    double mass = 0.0;
+    for (size_t q = 0; q < n; q++) mass += p[q];
+    if (mass > 0.0) {
+      double f = mass0 / mass;
+      for (size_t q = 0; q < n; q++) p[q] *= f;
+    }
+  }
+  /* the next step starts from what this one allowed, unless the output
+   * time cut it short */
+  if (tau < remaining || e->tau == 0.0) e->tau = tau;
+  e->t = tau >= remaining ? t_out : e->t + tau;
+  e->stats.steps++;
+  e->stats.last_step = tau;
+}
+
+/* One Chebyshev step (chebyshev_impl.h) over the whole way to t_out.  Its
+ * truncation error is at most tail * max_k |T_k(A) p| in every component;
+ * the step is taken only when that is within CHEB_ERROR atol (a stricter
+ * test than the Krylov step's weighted norm) and leaves no value below
+ * -atol.  *taken says whether it was (if not, the Krylov step does it). */
+#define CHEB_ERROR 0.1
+#define CHEB_MAX_TERMS 20000
+static int cheb_step(fp_expo *e, double t_out, bool *taken, fp_error *err)
+{
+  *taken = false;
+  const size_t n = e->n;
+  double *p = e->p;
+  if (e->rho == 0.0) e->rho = e->stats.spectral_bound = fp_cheb_spectral_bound(e->op);
+  if (!(e->rho > 0.0) || !isfinite(e->rho)) return FP_OK;
+  double remaining = t_out - e->t, tau = remaining;
+  double pmax = 0.0, mass0 = 0.0;
+  for (size_t i = 0; i < n; i++) pmax = fmax(pmax, fabs(p[i])), mass0 += p[i];
+  if (pmax == 0.0) {
+    e->t = t_out;
+    *taken = true;
+    return FP_OK;
+  }
+  double z = 0.5 * e->rho * tau;
+  int cap = fp_cheb_terms_bound(z) + 1;
+  if (cap > CHEB_MAX_TERMS) return FP_OK;
+  if (cap > e->coef_cap) {
+    double *c = realloc(e->coef, (size_t)cap * sizeof *c);
+    if (!c) return fp_fail(err, FP_ERR_NOMEM, "out of memory for %d Chebyshev coefficients", cap);
+    e->coef = c, e->coef_cap = cap;
+  }
+  /* aim at half the allowed error, assuming |T_k(A) p| <= 2 |p| */
+  double tail = 0.0;
+  int K = fp_cheb_coefficients(z, 0.25 * CHEB_ERROR * e->opt.atol / pmax, e->coef, cap, &tail);
+  if (K < 0) return FP_OK;
+  double *out = e->V, *work = e->V + n;
+  double growth = fp_cheb_apply(e->op, e->rho, e->coef, K, p, out, work, n);
+  e->stats.applications += K;
+  if (!(tail * growth <= CHEB_ERROR * e->opt.atol)) return FP_OK;
+  if (e->opt.nonnegative)
+    for (size_t i = 0; i < n; i++)
+      if (out[i] < -e->opt.atol) return FP_OK;
+  memcpy(p, out, n * sizeof *p);
+  e->stats.chebyshev_steps++;
+  e->stats.last_krylov_dim = K;
+  finish_step(e, mass0, tau, remaining, t_out);
+  *taken = true;
+  return FP_OK;
+}
+
 static int step(fp_expo *e, double t_out, fp_error *err)
 {
+  bool taken;
+  int rc = cheb_step(e, t_out, &taken, err);
+  if (rc != FP_OK || taken) return rc;
   const size_t n = e->n;
   double *p = e->p, *V = e->V;
   double beta = 0.0, mass0 = 0.0;
@@ -237,25 +320,9 @@ static int step(fp_expo *e, double t_out, fp_error *err)
     tau *= SHRINK;
     exp_column(e, used, tau, y);
   }
-  if (e->opt.nonnegative)
-    for (size_t q = 0; q < n; q++)
-      if (p[q] < 0.0) p[q] = 0.0, e->stats.zeroed++;
-  if (e->opt.conserving) {
-    double mass = 0.0;
-    for (size_t q = 0; q < n; q++) mass += p[q];
-    if (mass > 0.0) {
-      double f = mass0 / mass;
-      for (size_t q = 0; q < n; q++) p[q] *= f;
-    }
-  }
-  (void)estimate;
-  /* the next step starts from what this basis allowed, unless the output
-   * time cut it short */
-  if (tau < remaining || e->tau == 0.0) e->tau = tau;
-  e->t = tau >= remaining ? t_out : e->t + tau;
-  e->stats.steps++;
+  finish_step(e, mass0, tau, remaining, t_out);
   e->stats.last_krylov_dim = used;
-  e->stats.last_step = tau;
+  (void)estimate;
   return FP_OK;
 }
 

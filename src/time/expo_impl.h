@@ -41,6 +41,8 @@ typedef struct fp_expo_options {
 
 typedef struct fp_expo_stats {
   long steps, applications, rejected, zeroed;
+  long chebyshev_steps; /* of steps: taken by the Chebyshev series */
+  double spectral_bound; /* rho of the Chebyshev steps (0 before the first) */
   int last_krylov_dim;
   double last_step;
 } fp_expo_stats;

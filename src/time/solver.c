@@ -24,6 +24,7 @@
 #include "fv/precond_fft.h"
 #include "time/expo_impl.h"
 #include "time/nvector_fp_impl.h"
+#include "time/chebyshev_impl.h"
 #include "time/solver_impl.h"
 
 #if !defined(SUNDIALS_DOUBLE_PRECISION)
@@ -297,17 +298,18 @@ double fp_solver_auto_rtol(const fp_grid *g, const double *p0)
 
 double fp_solver_rtol(const fp_solver *s) { return s->rtol; }
 
-fp_integrator_kind fp_solver_choose_integrator(const fp_operator *op, fp_integrator_kind asked)
+fp_integrator_kind fp_solver_choose_integrator(const fp_operator *op, fp_integrator_kind asked,
+                                               double span)
 {
   if (asked != FP_INTEGRATOR_AUTO) return asked;
-  if (fp_operator_time_dependent(op)) return FP_INTEGRATOR_CVODE;
-  /* A polynomial Krylov step may only be as long as the basis resolves the
-   * stiffest decay rates (tau rho <~ m^2 / 4, rho ~ 4 dim D / h^2), so its cost
-   * grows like cells^2 on a fixed time interval, while BDF with the FFT
-   * preconditioner takes a grid-independent number of steps: the exponential
-   * integrator wins only on small grids (docs/scheme.md, tools/bench_solvers.py). */
-  return fp_operator_grid(op)->ncells <= FP_EXPO_AUTO_MAX_CELLS ? FP_INTEGRATOR_EXPONENTIAL
-                                                                 : FP_INTEGRATOR_CVODE;
+  if (fp_operator_time_dependent(op) || !(span > 0.0)) return FP_INTEGRATOR_CVODE;
+  /* The Chebyshev steps cost ~ sqrt(rho span) operator applications per
+   * output interval, growing like cells^1.5 in 2D, while BDF with the FFT
+   * preconditioner takes a number of steps nearly independent of the grid:
+   * the exponential integrator wins below a measured rho span
+   * (tools/bench_defaults.py, docs/scheme.md). */
+  double z = 0.5 * fp_cheb_spectral_bound(op) * span;
+  return z <= FP_EXPO_AUTO_MAX_Z ? FP_INTEGRATOR_EXPONENTIAL : FP_INTEGRATOR_CVODE;
 }
 
 fp_integrator_kind fp_solver_integrator(const fp_solver *s) { return s->integrator; }
@@ -376,7 +378,7 @@ int fp_solver_create(fp_operator *op, double t0, const double *p0, const fp_solv
   }
   s->rtol_auto = opt->rtol == FP_RTOL_AUTO;
   s->rtol = s->rtol_auto ? fp_solver_auto_rtol(g, p0) : opt->rtol;
-  s->integrator = fp_solver_choose_integrator(op, opt->integrator);
+  s->integrator = fp_solver_choose_integrator(op, opt->integrator, opt->stop_time - t0);
   s->nonnegative = opt->nonnegative;
   if (s->integrator == FP_INTEGRATOR_EXPONENTIAL) {
     rc = create_exponential(s, p0, t0, opt, err);
@@ -562,11 +564,13 @@ void fp_solver_print_stats(const fp_solver *s, FILE *f)
   fprintf(f, "integrator: %s\n", fp_integrator_name(s->integrator));
   if (s->expo) {
     fprintf(f, "linear_solver: none\n");
-    fprintf(f, "steps: %ld\noperator_applications: %ld\nrejected_steps: %ld\n"
-               "last_krylov_dim: %d\nlast_step: %.6g\n"
+    fp_expo_stats es;
+    fp_expo_get_stats(s->expo, &es);
+    fprintf(f, "steps: %ld\nchebyshev_steps: %ld\nspectral_bound: %.6g\noperator_applications: %ld\n"
+               "rejected_steps: %ld\nlast_terms: %d\nlast_step: %.6g\n"
                "negatives_zeroed: %ld (values in (-atol, 0) set to 0)\n",
-            st.steps, st.rhs_evals, st.err_test_fails, st.last_order, st.last_step,
-            st.roundoff_negatives_zeroed);
+            st.steps, es.chebyshev_steps, es.spectral_bound, st.rhs_evals, st.err_test_fails,
+            st.last_order, st.last_step, st.roundoff_negatives_zeroed);
     return;
   }
   fprintf(f, "linear_solver: %s\n", fp_solver_linear_solver_name(s));

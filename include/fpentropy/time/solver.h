@@ -72,12 +72,15 @@ FP_API double fp_solver_space_error_level(const fp_grid *g, const double *p);
 /* The rtol of `rtol = auto` for grid g and initial density p0 (above). */
 FP_API double fp_solver_auto_rtol(const fp_grid *g, const double *p0);
 
-/* The integrator `auto` takes: the Krylov exponential integrator for
- * time-independent fields on grids of at most FP_EXPO_AUTO_MAX_CELLS cells
- * (where it measured faster, docs/scheme.md), CVODE otherwise.  An explicit
- * choice is returned as is. */
-FP_API fp_integrator_kind fp_solver_choose_integrator(const fp_operator *op, fp_integrator_kind asked);
-#define FP_EXPO_AUTO_MAX_CELLS 20000
+/* The integrator `auto` takes for integrating over `span` (t_end - t0):
+ * the exponential integrator for time-independent fields when
+ * rho span / 2 <= FP_EXPO_AUTO_MAX_Z, rho the spectral bound of L (the
+ * largest column sum of |L|; its Chebyshev steps then need few operator
+ * applications, and it measured faster, docs/scheme.md), CVODE otherwise
+ * and when span is not positive.  An explicit choice is returned as is. */
+FP_API fp_integrator_kind fp_solver_choose_integrator(const fp_operator *op, fp_integrator_kind asked,
+                                                      double span);
+#define FP_EXPO_AUTO_MAX_Z 2500.0
 
 /* Options from a case's [time] and [solver] sections; nonnegative is set
  * when the operator has two-point fluxes only (pass op) or left false. */

@@ -1,0 +1,112 @@
+/* fpentropy (internal): Chebyshev expansion of exp(tau L) (see chebyshev_impl.h).
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "time/chebyshev_impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+double fp_cheb_spectral_bound(const fp_operator *op)
+{
+  fp_csr_view L;
+  fp_operator_matrix(op, &L);
+  double *colsum = calloc(L.rows ? L.rows : 1, sizeof *colsum);
+  double rho = 0.0;
+  if (!colsum) { /* the row sums bound the same spectrum (Gershgorin by rows) */
+    for (size_t i = 0; i < L.rows; i++) {
+      double s = 0.0;
+      for (int64_t q = L.row_ptr[i]; q < L.row_ptr[i + 1]; q++) s += fabs(L.value[q]);
+      rho = fmax(rho, s);
+    }
+    return rho;
+  }
+  for (size_t i = 0; i < L.rows; i++)
+    for (int64_t q = L.row_ptr[i]; q < L.row_ptr[i + 1]; q++) colsum[L.col[q]] += fabs(L.value[q]);
+  for (size_t j = 0; j < L.rows; j++) rho = fmax(rho, colsum[j]);
+  free(colsum);
+  return rho;
+}
+
+/* The coefficients fall like exp(-k^2 / (2 z)) for k << z and faster
+ * beyond: at k = sqrt(80 z) + 30 they are below e^-40 of c_0, so starting
+ * the backward recurrence there loses nothing at the tolerances used. */
+int fp_cheb_terms_bound(double z) { return (int)ceil(sqrt(80.0 * z)) + 40; }
+
+int fp_cheb_coefficients(double z, double tol, double *c, int cap, double *tail_out)
+{
+  int N = fp_cheb_terms_bound(z);
+  if (N >= cap) N = cap - 1;
+  /* I_{k-1}(z) = (2k / z) I_k(z) + I_{k+1}(z), downwards from an arbitrary
+   * start: the minimal solution I_k dominates after a few steps.  Rescaled
+   * on the way so that nothing overflows. */
+  double next = 0.0, cur = 1e-300;
+  c[N] = cur;
+  for (int k = N; k >= 1; k--) {
+    double prev = 2.0 * k / z * cur + next;
+    next = cur;
+    cur = prev;
+    c[k - 1] = cur;
+    if (cur > 1e250) {
+      for (int j = k - 1; j <= N; j++) c[j] *= 1e-250;
+      cur *= 1e-250, next *= 1e-250;
+    }
+  }
+  double sum = c[0];
+  for (int k = 1; k <= N; k++) sum += 2.0 * c[k];
+  for (int k = 0; k <= N; k++) c[k] /= sum;
+  /* smallest K whose tail 2 sum_{k>K} c_k is within tol */
+  double tail = 0.0, kept = 0.0;
+  int K = N;
+  for (int k = N; k >= 1; k--) {
+    tail += 2.0 * c[k];
+    if (tail > tol) break;
+    K = k - 1;
+    kept = tail;
+  }
+  if (K >= N && N == cap - 1) return -1;
+  *tail_out = kept;
+  return K;
+}
+
+static double max_abs(const double *x, size_t n)
+{
+  double m = 0.0;
+  for (size_t i = 0; i < n; i++) m = fabs(x[i]) > m ? fabs(x[i]) : m;
+  return m;
+}
+
+double fp_cheb_apply(fp_operator *op, double rho, const double *c, int K, const double *p,
+                     double *out, double *work, size_t n)
+{
+  double *prev = work, *cur = work + n, *Lv = work + 2 * n;
+  const double a = 2.0 / rho;
+  double growth = max_abs(p, n);
+  for (size_t i = 0; i < n; i++) out[i] = c[0] * p[i];
+  if (K == 0) return growth;
+  /* T_1(A) p = A p */
+  fp_operator_apply(op, p, Lv);
+  double m = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    prev[i] = p[i];
+    cur[i] = a * Lv[i] + p[i];
+    out[i] += 2.0 * c[1] * cur[i];
+    m = fabs(cur[i]) > m ? fabs(cur[i]) : m;
+  }
+  growth = fmax(growth, m);
+  /* T_{k+1}(A) p = 2 A T_k(A) p - T_{k-1}(A) p, written over T_{k-1} */
+  for (int k = 1; k < K; k++) {
+    fp_operator_apply(op, cur, Lv);
+    const double two_a = 2.0 * a, ck = 2.0 * c[k + 1];
+    m = 0.0;
+    for (size_t i = 0; i < n; i++) {
+      double v = two_a * Lv[i] + 2.0 * cur[i] - prev[i];
+      prev[i] = v;
+      out[i] += ck * v;
+      m = fabs(v) > m ? fabs(v) : m;
+    }
+    growth = fmax(growth, m);
+    double *t = prev;
+    prev = cur;
+    cur = t;
+  }
+  return growth;
+}
