@@ -1,0 +1,174 @@
+/* fpentropy tests: the Chebyshev series of exp(tau L) (time/chebyshev.c) -
+ * its coefficients against GSL's scaled Bessel functions, its truncation
+ * rule, its spectral bound against the matrix, and a whole expansion against
+ * a dense matrix exponential computed here.
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "test_support.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_sf_bessel.h>
+
+#include <fpentropy/fv/operator.h>
+#include <fpentropy/problem/case.h>
+#include <fpentropy/problem/density.h>
+
+#include "time/chebyshev_impl.h"
+
+/* c_k = e^-z I_k(z) to 1e-11 relative (where above 1e-200; 1e-15 against
+ * 40-digit values at z = 2500), and K the
+ * smallest with 2 sum_{k>K} c_k <= tol, both judged with GSL's values. */
+static void test_coefficients(void **state)
+{
+  (void)state;
+  gsl_set_error_handler_off();
+  const double zs[] = {1e-3, 0.5, 3.0, 40.0, 172.0, 2500.0};
+  const double tols[] = {1e-6, 1e-14};
+  for (size_t a = 0; a < sizeof zs / sizeof zs[0]; a++)
+    for (size_t b = 0; b < 2; b++) {
+      double z = zs[a], tol = tols[b], tail = -1.0;
+      int cap = fp_cheb_terms_bound(z) + 1;
+      double *c = malloc((size_t)cap * sizeof *c), *ref = malloc((size_t)cap * sizeof *ref);
+      int K = fp_cheb_coefficients(z, tol, c, cap, &tail);
+      assert_true(K >= 0 && K < cap);
+      gsl_sf_result r;
+      for (int k = 0; k < cap; k++) {
+        ref[k] = gsl_sf_bessel_In_scaled_e(k, z, &r) == GSL_SUCCESS ? r.val : 0.0;
+        /* 1e-11: GSL's uniform expansion is itself off by ~1.5e-12 relative
+         * at z = 2500 (beyond its own error estimate); see the 40-digit
+         * values below */
+        if (k <= K && ref[k] > 1e-200) assert_true(fabs(c[k] - ref[k]) <= 1e-11 * ref[k]);
+      }
+      if (z == 2500.0) {
+        /* mpmath, 40 digits: besseli(k, 2500) * exp(-2500), k = 3, 7, 9 */
+        const double exact[] = {0.007964892051497778233688491, 0.007901414514504727436114374,
+                                0.007850996971472719488531218};
+        const int ks[] = {3, 7, 9};
+        for (int q = 0; q < 3; q++) assert_true(fabs(c[ks[q]] - exact[q]) <= 1e-15 * exact[q]);
+      }
+      double gsl_tail = 0.0;
+      for (int k = K + 1; k < cap; k++) gsl_tail += 2.0 * ref[k];
+      assert_true(gsl_tail <= tol * (1.0 + 1e-9));
+      assert_true(fabs(tail - gsl_tail) <= 1e-6 * tol); /* GSL: ~1e-9 relative out there */
+      if (K > 0) assert_true(gsl_tail + 2.0 * ref[K] > tol); /* K - 1 would not do */
+      print_message("z = %-7g tol %g: K = %d (sqrt(2 z log(1/tol)) = %.0f)\n", z, tol, K,
+                    sqrt(2.0 * z * log(1.0 / tol)));
+      free(c);
+      free(ref);
+    }
+}
+
+static const char *const ou1d =
+    "[domain]\ndimension = 1\nlower = -5\nupper = 5\ncells = 40\n"
+    "[dynamics]\ndrift = -x + 0.5\ndiffusion = 0.7\n"
+    "[initial]\ndensity = exp(-(x-2)^2)\n"
+    "[reference]\ndensity = exp(-x^2/2)\n"
+    "[time]\nend = 1\n";
+
+/* F = exp(M), n x n, by scaling and squaring with a degree-24 Taylor
+ * polynomial (||M / 2^s||_1 <= 1/4: truncation below 1e-30). */
+static void dense_expm(size_t n, const double *M, double *F)
+{
+  double norm = 0.0;
+  for (size_t j = 0; j < n; j++) {
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += fabs(M[i * n + j]);
+    norm = fmax(norm, s);
+  }
+  int sq = 0;
+  while (norm > 0.25) norm *= 0.5, sq++;
+  double *X = malloc(n * n * sizeof *X), *T = malloc(n * n * sizeof *T);
+  for (size_t i = 0; i < n * n; i++) X[i] = ldexp(M[i], -sq);
+  for (size_t i = 0; i < n * n; i++) F[i] = (i % (n + 1) == 0) ? 1.0 : 0.0;
+  for (int k = 24; k >= 1; k--) { /* F = I + X F / k */
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = 0; j < n; j++) {
+        double s = 0.0;
+        for (size_t q = 0; q < n; q++) s += X[i * n + q] * F[q * n + j];
+        T[i * n + j] = (i == j ? 1.0 : 0.0) + s / k;
+      }
+    memcpy(F, T, n * n * sizeof *F);
+  }
+  for (int q = 0; q < sq; q++) {
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = 0; j < n; j++) {
+        double s = 0.0;
+        for (size_t r = 0; r < n; r++) s += F[i * n + r] * F[r * n + j];
+        T[i * n + j] = s;
+      }
+    memcpy(F, T, n * n * sizeof *F);
+  }
+  free(X);
+  free(T);
+}
+
+static void test_expansion(void **state)
+{
+  (void)state;
+  fp_case *c = fp_test_case(ou1d, NULL);
+  fp_operator *op = fp_test_operator(c);
+  const size_t n = c->grid.ncells;
+  fp_csr_view L;
+  fp_operator_matrix(op, &L);
+  double *M = calloc(n * n, sizeof *M);
+  for (size_t i = 0; i < n; i++)
+    for (int64_t q = L.row_ptr[i]; q < L.row_ptr[i + 1]; q++) M[i * n + (size_t)L.col[q]] = L.value[q];
+  /* the bound is the largest column sum of |L| */
+  double rho = fp_cheb_spectral_bound(op), colmax = 0.0;
+  for (size_t j = 0; j < n; j++) {
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += fabs(M[i * n + j]);
+    colmax = fmax(colmax, s);
+  }
+  assert_true(rho == colmax);
+
+  double *p = malloc(n * sizeof *p), *out = malloc(n * sizeof *out), *work = malloc(3 * n * sizeof *work);
+  double *F = malloc(n * n * sizeof *F), *tM = malloc(n * n * sizeof *tM);
+  fp_error err;
+  assert_int_equal(fp_density_sample(&c->grid, c->initial, 0.0, "initial", false, p, NULL, &err), FP_OK);
+  const double taus[] = {1e-3, 0.05, 0.7};
+  for (size_t a = 0; a < 3; a++) {
+    double tau = taus[a], z = 0.5 * rho * tau, tail = 0.0;
+    int cap = fp_cheb_terms_bound(z) + 1;
+    double *coef = malloc((size_t)cap * sizeof *coef);
+    int K = fp_cheb_coefficients(z, 1e-13, coef, cap, &tail);
+    double growth = fp_cheb_apply(op, rho, coef, K, p, out, work, n);
+    for (size_t i = 0; i < n * n; i++) tM[i] = tau * M[i];
+    dense_expm(n, tM, F);
+    double maxerr = 0.0, mass_in = 0.0, mass_out = 0.0;
+    for (size_t i = 0; i < n; i++) {
+      double s = 0.0;
+      for (size_t j = 0; j < n; j++) s += F[i * n + j] * p[j];
+      maxerr = fmax(maxerr, fabs(out[i] - s));
+      mass_in += p[i], mass_out += out[i];
+    }
+    print_message("tau %g: z = %.1f, K = %d, growth %.3f, max error %.2e (bound %.2e)\n", tau, z, K,
+                  growth, maxerr, tail * growth);
+    /* the series' own bound, plus the round-off of K recurrence steps */
+    assert_true(maxerr <= tail * growth + 1e-14 * (K + 1) * growth);
+    /* each T_k(A) keeps the mass of p times T_k(1) = 1, the series sums to
+     * c_0 + 2 sum c_k (1 - tail) */
+    assert_true(fabs(mass_out - mass_in) <= (tail + 1e-14 * (K + 1)) * mass_in);
+    free(coef);
+  }
+  free(p);
+  free(out);
+  free(work);
+  free(F);
+  free(tM);
+  free(M);
+  fp_operator_destroy(&op);
+  fp_case_destroy(&c);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_coefficients),
+      cmocka_unit_test(test_expansion),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
