@@ -726,6 +726,7 @@ int fp_operator_create(const fp_case *c, fp_operator **out, fp_error *err)
 const fp_field_spec *fp_operator_field_spec(const fp_operator *op) { return op ? &op->spec : NULL; }
 
 const fp_grid *fp_operator_grid(const fp_operator *op) { return &op->grid; }
+const fp_stencil *fp_operator_stencil(const fp_operator *op) { return op->stencil; }
 bool fp_operator_time_dependent(const fp_operator *op) { return op->time_dependent; }
 bool fp_operator_two_point(const fp_operator *op) { return op->two_point || op->tensor; }
 bool fp_operator_full_tensor(const fp_operator *op) { return op->tensor; }

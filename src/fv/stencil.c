@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "fv/stencil_impl.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 #include "core/error_impl.h"
@@ -88,9 +89,9 @@ static double flux_below(const fp_stencil *s, int k, size_t c, size_t a, const d
   }
 }
 
-/* Contribution of axis k (k > 0) to a row of cells whose position along k is
- * a; `first` says whether it starts the sum. */
-static void row_axis(const fp_stencil *s, int k, size_t c0, size_t a, const double *p, double *out)
+/* Contribution of axis k (k > 0) to the row of cells c0 .. c0 + n0 - 1
+ * (position a along k), added to o[0 .. n0). */
+static void row_axis(const fp_stencil *s, int k, size_t c0, size_t a, const double *p, double *o)
 {
   const fp_grid *g = &s->grid;
   const size_t n0 = g->n[0], st = g->stride[k], n = g->n[k];
@@ -98,7 +99,6 @@ static void row_axis(const fp_stencil *s, int k, size_t c0, size_t a, const doub
   if (a > 0 && a + 1 < n) {
     const double *A = s->A[k] + c0, *B = s->B[k] + c0, *Ad = A - st, *Bd = B - st;
     const double *pc = p + c0, *pu = pc + st, *pd = pc - st;
-    double *o = out + c0;
     for (size_t m = 0; m < n0; m++) {
       double in = Ad[m] * pd[m] + Bd[m] * pc[m];
       double outf = A[m] * pc[m] + B[m] * pu[m];
@@ -108,33 +108,61 @@ static void row_axis(const fp_stencil *s, int k, size_t c0, size_t a, const doub
   }
   for (size_t m = 0; m < n0; m++) {
     size_t c = c0 + m;
-    out[c] += (flux_below(s, k, c, a, p) - flux_above(s, k, c, a, p)) / h;
+    o[m] += (flux_below(s, k, c, a, p) - flux_above(s, k, c, a, p)) / h;
   }
+}
+
+/* (L p) on the row of cells c0 .. c0 + n0 - 1 (positions i1, i2 along the
+ * other axes), into o[0 .. n0). */
+static void row(const fp_stencil *s, size_t c0, size_t i1, size_t i2, const double *p, double *o)
+{
+  const fp_grid *g = &s->grid;
+  const size_t n0 = g->n[0];
+  const double h0 = g->h[0];
+  /* x: interior cells without branches, the two ends through the boundary
+   * conditions */
+  const double *pr = p + c0, *A = s->A[0] + c0, *B = s->B[0] + c0;
+  for (size_t m = 1; m + 1 < n0; m++) {
+    double in = A[m - 1] * pr[m - 1] + B[m - 1] * pr[m];
+    double out = A[m] * pr[m] + B[m] * pr[m + 1];
+    o[m] = (in - out) / h0;
+  }
+  o[0] = (flux_below(s, 0, c0, 0, p) - flux_above(s, 0, c0, 0, p)) / h0;
+  if (n0 > 1)
+    o[n0 - 1] = (flux_below(s, 0, c0 + n0 - 1, n0 - 1, p) - flux_above(s, 0, c0 + n0 - 1, n0 - 1, p)) / h0;
+  if (g->dim > 1) row_axis(s, 1, c0, i1, p, o);
+  if (g->dim > 2) row_axis(s, 2, c0, i2, p, o);
 }
 
 void fp_stencil_apply(const fp_stencil *s, const double *p, double *dpdt)
 {
   const fp_grid *g = &s->grid;
-  const size_t n0 = g->n[0], n1 = g->n[1], n2 = g->n[2];
-  const double h0 = g->h[0];
-  const double *A0 = s->A[0], *B0 = s->B[0];
-  for (size_t i2 = 0; i2 < n2; i2++)
-    for (size_t i1 = 0; i1 < n1; i1++) {
+  for (size_t i2 = 0; i2 < g->n[2]; i2++)
+    for (size_t i1 = 0; i1 < g->n[1]; i1++) {
       size_t c0 = i2 * g->stride[2] + i1 * g->stride[1];
-      /* x: interior cells without branches, the two ends through the
-       * boundary conditions */
-      const double *pr = p + c0, *A = A0 + c0, *B = B0 + c0;
-      double *o = dpdt + c0;
-      for (size_t m = 1; m + 1 < n0; m++) {
-        double in = A[m - 1] * pr[m - 1] + B[m - 1] * pr[m];
-        double out = A[m] * pr[m] + B[m] * pr[m + 1];
-        o[m] = (in - out) / h0;
-      }
-      o[0] = (flux_below(s, 0, c0, 0, p) - flux_above(s, 0, c0, 0, p)) / h0;
-      if (n0 > 1)
-        o[n0 - 1] = (flux_below(s, 0, c0 + n0 - 1, n0 - 1, p) -
-                     flux_above(s, 0, c0 + n0 - 1, n0 - 1, p)) / h0;
-      if (g->dim > 1) row_axis(s, 1, c0, i1, p, dpdt);
-      if (g->dim > 2) row_axis(s, 2, c0, i2, p, dpdt);
+      row(s, c0, i1, i2, p, dpdt + c0);
     }
+}
+
+double fp_stencil_recurrence(const fp_stencil *s, const double *p, double a, double c, double *prev,
+                             double *acc, double *scratch)
+{
+  const fp_grid *g = &s->grid;
+  const size_t n0 = g->n[0];
+  double vmax = 0.0;
+  for (size_t i2 = 0; i2 < g->n[2]; i2++)
+    for (size_t i1 = 0; i1 < g->n[1]; i1++) {
+      size_t c0 = i2 * g->stride[2] + i1 * g->stride[1];
+      row(s, c0, i1, i2, p, scratch); /* the row of L p stays in cache */
+      const double *pr = p + c0;
+      double *pv = prev + c0, *ac = acc + c0;
+      for (size_t m = 0; m < n0; m++) {
+        double v = a * scratch[m] + 2.0 * pr[m] - pv[m];
+        pv[m] = v;
+        ac[m] += c * v;
+        double av = fabs(v);
+        vmax = av > vmax ? av : vmax;
+      }
+    }
+  return vmax;
 }

@@ -5,6 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "fv/stencil_impl.h"
+
 double fp_cheb_spectral_bound(const fp_operator *op)
 {
   fp_csr_view L;
@@ -92,8 +94,17 @@ double fp_cheb_apply(fp_operator *op, double rho, const double *c, int K, const 
     m = fabs(cur[i]) > m ? fabs(cur[i]) : m;
   }
   growth = fmax(growth, m);
-  /* T_{k+1}(A) p = 2 A T_k(A) p - T_{k-1}(A) p, written over T_{k-1} */
-  for (int k = 1; k < K; k++) {
+  /* T_{k+1}(A) p = 2 A T_k(A) p - T_{k-1}(A) p, written over T_{k-1}:
+   * 2 A v = (4 / rho) L v + 2 v */
+  const fp_stencil *st = fp_operator_stencil(op);
+  for (int k = 1; k < K && st; k++) {
+    m = fp_stencil_recurrence(st, cur, 2.0 * a, 2.0 * c[k + 1], prev, out, Lv);
+    growth = fmax(growth, m);
+    double *t = prev;
+    prev = cur;
+    cur = t;
+  }
+  for (int k = 1; k < K && !st; k++) {
     fp_operator_apply(op, cur, Lv);
     const double two_a = 2.0 * a, ck = 2.0 * c[k + 1];
     m = 0.0;
