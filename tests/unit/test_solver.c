@@ -160,6 +160,32 @@ static void test_vectors_reserved(void **state)
   fp_case_destroy(&c);
 }
 
+/* Where `auto` switches from the exponential integrator to CVODE on the
+ * rotating OU case to t = 1 (docs/scheme.md): rho / 2 <= 2500 up to 288^2,
+ * not from 320^2 on; and never for time-dependent fields. */
+static void test_auto_integrator(void **state)
+{
+  (void)state;
+  const char *sizes[] = {"domain.cells=288", "domain.cells=320"};
+  const fp_integrator_kind want[] = {FP_INTEGRATOR_EXPONENTIAL, FP_INTEGRATOR_CVODE};
+  for (int k = 0; k < 2; k++) {
+    const char *ov[] = {sizes[k], "domain.lower=-6", "domain.upper=6", NULL};
+    fp_case *c = fp_test_case(ou2d, ov);
+    fp_operator *op = fp_test_operator(c);
+    assert_int_equal(fp_solver_choose_integrator(op, FP_INTEGRATOR_AUTO, 1.0), want[k]);
+    assert_int_equal(fp_solver_choose_integrator(op, FP_INTEGRATOR_AUTO, 0.0), FP_INTEGRATOR_CVODE);
+    assert_int_equal(fp_solver_choose_integrator(op, FP_INTEGRATOR_CVODE, 1.0), FP_INTEGRATOR_CVODE);
+    fp_operator_destroy(&op);
+    fp_case_destroy(&c);
+  }
+  const char *ov[] = {"domain.cells=24", "dynamics.drift_x=-x + sin(t)", NULL};
+  fp_case *c = fp_test_case(ou2d, ov);
+  fp_operator *op = fp_test_operator(c);
+  assert_int_equal(fp_solver_choose_integrator(op, FP_INTEGRATOR_AUTO, 1.0), FP_INTEGRATOR_CVODE);
+  fp_operator_destroy(&op);
+  fp_case_destroy(&c);
+}
+
 static fp_run_result run_case(const char *text, const char *const *ov)
 {
   fp_case *c = fp_test_case(text, ov);
@@ -219,6 +245,7 @@ int main(void)
       cmocka_unit_test(test_convergence_2d),
       cmocka_unit_test(test_linear_solvers_agree),
       cmocka_unit_test(test_vectors_reserved),
+      cmocka_unit_test(test_auto_integrator),
       cmocka_unit_test(test_conservation_and_positivity),
       cmocka_unit_test(test_full_tensor_positive),
   };
