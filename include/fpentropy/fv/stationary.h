@@ -59,8 +59,11 @@ typedef enum fp_stationary_method {
  * beat KLU from 64^2 up on ou2d_rotating (docs/scheme.md). */
 #define FP_STATIONARY_ITERATIVE_MIN_CELLS 4096
 
-/* The iterative solve where it beats KLU, KLU otherwise and whenever the
- * iterative one fails its checks; `used` (may be NULL) says which. */
+/* The iterative solve where it beats KLU (diagonal D, from
+ * FP_STATIONARY_ITERATIVE_MIN_CELLS cells), KLU otherwise - full tensors
+ * included, whose GMRES answer was not accurate enough in p_ss's far tail -
+ * and whenever the iterative one fails its checks; `used` (may be NULL)
+ * says which. */
 FP_API int fp_stationary_solve_auto(fp_operator *op, const double *hint, double *p_ss, double *residual,
                              fp_stationary_method *used, fp_error *err);
 
