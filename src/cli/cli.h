@@ -54,9 +54,13 @@ int cli_load_case(const cli_args *a, fp_case **c);
  * message naming the option and return false. */
 bool cli_parse_size(const char *option, const char *text, size_t *out);
 bool cli_parse_double(const char *option, const char *text, double *out);
-/* Rewrite DIR/summary.txt's status (if the file exists) as failed: for
- * commands that fail after their PDE run completed (cli_summary.c). */
-void cli_mark_summary_failed(const char *dir, int status, const char *message);
+/* The end of a command that holds its output directory (policy, calibrate,
+ * stream; cli_summary.c): when `status` is a failure, rewrite the
+ * directory's summary.txt (if the PDE run wrote one) as failed, while the
+ * lock is still held, so that a command failing after its PDE run completed
+ * does not leave "status: completed"; then close *od (NULL: nothing).
+ * Returns `status`, or the close's failure (in *err) when status is FP_OK. */
+int cli_close_output_dir(fp_output_dir **od, int status, fp_error *err);
 
 /* A positive size in bytes with an optional k/M/G/T suffix (powers of 10). */
 bool cli_parse_bytes(const char *option, const char *text, double *out);

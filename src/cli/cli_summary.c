@@ -1,43 +1,25 @@
-/* fpentropy CLI: mark a run's summary.txt as failed when the command fails after the run.
+/* fpentropy CLI: the end of a command that holds its output directory.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * compare, policy and calibrate run the PDE (which writes summary.txt with
  * "status: completed") and then compute and write their own results; when
- * that second part fails, the directory must not say "completed".  Found by
- * the allocator fault injection (tests/fault). */
+ * that second part fails, the directory must not say "completed" (found by
+ * the allocator fault injection, tests/fault).  The summary is rewritten
+ * (fp_run_mark_failed()) before the directory is closed: only a directory
+ * this command holds is ever rewritten, never the summary of another run. */
 #include "cli.h"
 
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-void cli_mark_summary_failed(const char *dir, int status, const char *message)
+int cli_close_output_dir(fp_output_dir **od, int status, fp_error *err)
 {
-  char *path = NULL;
-  fp_error err;
-  if (!dir || fp_output_join(dir, "summary.txt", &path, &err) != FP_OK) return;
-  FILE *in = fopen(path, "r");
-  if (!in) {
-    free(path);
-    return;
+  if (!od || !*od) return status;
+  if (status != FP_OK) {
+    fp_error mark_err;
+    fp_error_clear(&mark_err);
+    if (fp_run_mark_failed(*od, status, err ? err->message : NULL, &mark_err) != FP_OK)
+      fprintf(stderr, "fpentropy: %s\n", mark_err.message);
   }
-  fp_output_file *out = NULL;
-  if (fp_output_file_open(path, &out, &err) == FP_OK) {
-    FILE *f = fp_output_file_stream(out);
-    char line[4096];
-    bool replaced = false;
-    while (fgets(line, sizeof line, in)) {
-      if (!replaced && strncmp(line, "status: completed", 17) == 0) {
-        fprintf(f, "status: %s (the command failed after the run)\nerror: %s\n", fp_strerror(status),
-                message && *message ? message : fp_strerror(status));
-        replaced = true;
-      } else {
-        fputs(line, f);
-      }
-    }
-    if (fp_output_file_commit(&out, &err) != FP_OK)
-      fprintf(stderr, "fpentropy: %s\n", err.message);
-  }
-  fclose(in);
-  free(path);
+  int rc = fp_output_dir_close(od, status == FP_OK ? err : NULL);
+  return status == FP_OK ? rc : status;
 }

@@ -27,12 +27,13 @@ static size_t collect_specs(const cli_args *a, const fp_case *c, const char **sp
   return n;
 }
 
-/* Run the PDE once and form the mismatch matrix K. */
-static int exact_series(const cli_args *a, const fp_case *c, const char *dir, fp_density_series *series,
-                        double **K, fp_error *err)
+/* Run the PDE once, writing into the held directory `od`, and form the
+ * mismatch matrix K. */
+static int exact_series(const cli_args *a, fp_output_dir *od, const fp_case *c,
+                        fp_density_series *series, double **K, fp_error *err)
 {
-  fp_run_options ro = {.output_dir = dir, .progress = a->progress ? stderr : NULL,
-                       .interrupted = &cli_interrupted, .write_files = true};
+  fp_run_options ro = {.output_dir = fp_output_dir_name(od), .progress = a->progress ? stderr : NULL,
+                       .interrupted = &cli_interrupted, .write_files = true, .held_dir = od};
   *K = NULL;
   int rc = fp_density_series_collect(c, &ro, series, err);
   if (rc == FP_OK) {
@@ -75,10 +76,13 @@ int cli_calibrate(const cli_args *a)
   double *K = NULL;
   fp_debt_emissions em;
   char *path = NULL;
-  rc = exact_series(a, c, dir, &series, &K, &err);
+  /* Held from before the PDE run to after debt_calibration.txt. */
+  fp_output_dir *od = NULL;
+  rc = fp_output_dir_open(dir, &od, &err);
+  if (rc == FP_OK) rc = exact_series(a, od, c, &series, &K, &err);
   if (rc == FP_OK)
     rc = fp_debt_calibrate_case(c, &series, K, a->particles ? &so : NULL, c->stale_threshold, &em, &err);
-  if (rc == FP_OK) rc = fp_output_join(dir, "debt_calibration.txt", &path, &err);
+  if (rc == FP_OK) rc = fp_output_dir_path(od, "debt_calibration.txt", &path, &err);
   if (rc == FP_OK) {
     char comment[512];
     snprintf(comment, sizeof comment,
@@ -86,7 +90,7 @@ int cli_calibrate(const cli_args *a)
              c->path, a->particles ? "sample estimates" : "exact kl", c->stale_threshold);
     rc = fp_debt_emissions_write(path, &em, comment, &err);
   }
-  if (rc != FP_OK) cli_mark_summary_failed(dir, rc, err.message);
+  rc = cli_close_output_dir(&od, rc, &err);
   if (rc != FP_OK)
     fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
   else if (!a->quiet)
@@ -139,21 +143,33 @@ int cli_policy(const cli_args *a)
   const char *dir = a->output_dir ? a->output_dir : c->output_dir;
   fp_density_series series = {0};
   double *K = NULL;
-  rc = exact_series(a, c, dir, &series, &K, &err);
-  if (rc == FP_OK)
-    rc = fp_policy_study_exact(&series, K, specs, nspecs, &opt, dir, a->quiet ? NULL : stdout, &err);
+  fp_policy_study *st = NULL;
+  fp_policy_sampled_result *sr = NULL;
+  FILE *report = a->quiet ? NULL : stdout;
+  /* The directory is held from before the PDE run to the last table: no
+   * other run writes into it meanwhile, and its manifest lists every table. */
+  fp_output_dir *od = NULL;
+  rc = fp_output_dir_open(dir, &od, &err);
+  if (rc == FP_OK) rc = exact_series(a, od, c, &series, &K, &err);
+  if (rc == FP_OK) rc = fp_policy_study_exact_run(&series, K, specs, nspecs, &opt, &st, &err);
+  if (rc == FP_OK) rc = fp_policy_study_write_dir(st, &series, K, od, &err);
+  if (rc == FP_OK && report) rc = fp_policy_study_print(st, report, &err);
   if (rc == FP_OK && a->particles) {
     /* the same policies driven by sample estimates */
     fp_policy_sampled_options so;
     if (!sampled_options(a, c, &so)) rc = FP_ERR_ARG, snprintf(err.message, sizeof err.message, "bad particle option");
     if (rc == FP_OK)
-      rc = fp_policy_study_sampled(c, &series, K, specs, nspecs, &opt, &so, dir, a->quiet ? NULL : stdout, &err);
+      rc = fp_policy_study_sampled_run(c, &series, K, specs, nspecs, &opt, &so, &sr, &err);
+    if (rc == FP_OK) rc = fp_policy_sampled_write_dir(sr, od, &err);
+    if (rc == FP_OK && report) rc = fp_policy_sampled_print(sr, report, &err);
   }
-  if (rc != FP_OK) cli_mark_summary_failed(dir, rc, err.message);
+  rc = cli_close_output_dir(&od, rc, &err);
   if (rc != FP_OK)
     fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, rc == FP_ERR_NOMEM && !err.message[0] ? "out of memory" : err.message);
   else if (!a->quiet)
     printf("per-policy series, oracle.csv, policy_summary.csv, pareto.csv, kl_matrix.csv in %s/\n", dir);
+  fp_policy_sampled_destroy(&sr);
+  fp_policy_study_destroy(&st);
   free(K);
   fp_density_series_clear(&series);
   free(storage);

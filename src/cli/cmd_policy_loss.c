@@ -147,13 +147,14 @@ int cli_policy_loss(const cli_args *a)
   bool *sched = NULL;
   size_t T = 0;
   fp_loss_problem prob = {0};
+  fp_output_dir *od = NULL; /* held from before the PDE run to the last table */
   if (!ok) {
     rc = FP_ERR_ARG;
     goto done;
   }
   fp_run_options ro = {.output_dir = dir, .progress = a->progress ? stderr : NULL,
                        .interrupted = &cli_interrupted, .write_files = false};
-  rc = fp_output_mkdir(dir, &err);
+  rc = fp_output_dir_open(dir, &od, &err);
   if (rc == FP_OK) rc = fp_stream_densities(c, l, &ro, &t, &p, &T, &err);
   if (rc == FP_OK && T < first + 2) {
     rc = FP_ERR_ARG;
@@ -175,9 +176,11 @@ int cli_policy_loss(const cli_args *a)
   fp_density_series view = {.T = T, .ncells = n, .t = t, .p = p};
   rc = fp_mismatch_matrix(&c->grid, &view, K, &err);
   if (rc == FP_OK) rc = fp_performance_matrix(l, &c->grid, p, t, T, pe, NULL, &err);
+  if (rc == FP_OK) rc = fp_output_dir_table_path(od, "pe_matrix.csv", NULL, &err);
   if (rc == FP_OK)
     rc = fp_output_write_matrix(dir, "pe_matrix.csv", "pe[i][j] = expected log loss at t_j of the model trained on "
                       "the window ending at t_i (population fit on the grid); row i, column j", t, T, pe, &err);
+  if (rc == FP_OK) rc = fp_output_dir_table_path(od, "kl_matrix.csv", NULL, &err);
   if (rc == FP_OK)
     rc = fp_output_write_matrix(dir, "kl_matrix.csv", "K[k][j] = KL(p(t_k) || p(t_j)) for j < k; row k, column j",
                       t, T, K, &err);
@@ -200,6 +203,7 @@ int cli_policy_loss(const cli_args *a)
     /* one stream of [labels] batch points per period, seed [sample] seed */
     fp_stream_data D = {.grid = &c->grid, .T = T, .t = t, .p = p};
     rc = fp_stream_sampled_pe(l, &D, c->sample_seed, 0, pe_dec, &err);
+    if (rc == FP_OK) rc = fp_output_dir_table_path(od, "pe_sampled.csv", NULL, &err);
     if (rc == FP_OK)
       rc = fp_output_write_matrix(dir, "pe_sampled.csv", "pe_hat[i][j] = log loss on the batch of t_j of the model "
                         "fitted on the batches of the window ending at t_i (one stream); row i, column j",
@@ -234,7 +238,7 @@ int cli_policy_loss(const cli_args *a)
   snprintf(comment, sizeof comment, "C_alpha = alpha #retrains + sum_{t=%zu}^{%zu} pe[r(t)][t] (exact pe), "
            "alpha = %.17g; first model f_%zu; decisions on the %s pe", first + 1, T - 1, alpha, first,
            sampled ? "sampled" : "exact");
-  rc = fp_output_join(dir, "loss_summary.csv", &path, &err);
+  rc = fp_output_dir_table_path(od, "loss_summary.csv", &path, &err);
   if (rc == FP_OK) rc = fp_output_sidecar_write(path, comment, NULL, 0, &err); /* pandas-ready CSV */
   if (rc == FP_OK) rc = fp_output_file_open(path, &f, &err);
   free(path), path = NULL;
@@ -252,7 +256,7 @@ int cli_policy_loss(const cli_args *a)
   }
   rc = fp_output_file_commit(&f, &err);
   if (rc == FP_OK && a->alpha_sweep) {
-    rc = fp_output_join(dir, "alpha_sweep.csv", &path, &err);
+    rc = fp_output_dir_path(od, "alpha_sweep.csv", &path, &err);
     if (rc == FP_OK) rc = fp_output_file_open(path, &f, &err);
     free(path), path = NULL;
     if (rc != FP_OK) goto done;
@@ -263,7 +267,7 @@ int cli_policy_loss(const cli_args *a)
         fprintf(out, "%.17g,%s,%zu,%.17g\n", alphas[k], q < P ? pols[q].spec : "oracle",
                 counts[k * (P + 1) + q], costs[k * (P + 1) + q]);
     rc = fp_output_file_commit(&f, &err);
-    if (rc == FP_OK) rc = fp_output_join(dir, "auc.csv", &path, &err);
+    if (rc == FP_OK) rc = fp_output_dir_table_path(od, "auc.csv", &path, &err);
     snprintf(comment, sizeof comment, "area under C_alpha over alpha = 0..%.17g (%zu points, trapezoid)",
              amax, nalpha);
     if (rc == FP_OK) rc = fp_output_sidecar_write(path, comment, NULL, 0, &err);
@@ -287,6 +291,7 @@ int cli_policy_loss(const cli_args *a)
     rc = fp_output_file_commit(&f, &err);
   }
 done:
+  rc = cli_close_output_dir(&od, rc, &err);
   if (rc != FP_OK && rc != FP_ERR_ARG)
     fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
   else if (rc == FP_ERR_ARG && err.message[0])

@@ -159,12 +159,15 @@ int cli_compare(const cli_args *a)
     return ok ? EXIT_FAILED : EXIT_USAGE;
   }
   const char *dir = a->output_dir ? a->output_dir : c->output_dir;
-  fp_run_options ro = {.output_dir = dir, .progress = a->progress ? stderr : NULL,
-                       .interrupted = &cli_interrupted, .write_files = true};
   fp_error err;
   fp_error_clear(&err);
+  fp_run_options ro = {.output_dir = dir, .progress = a->progress ? stderr : NULL,
+                       .interrupted = &cli_interrupted, .write_files = true};
+  /* The library takes the directory once every estimator has been tried
+   * (a usage error removes nothing) and holds it until the last table: the
+   * PDE run writes into it, the tables are listed in its manifest, and a
+   * failure after the run is written into summary.txt before it is released. */
   rc = fp_compare_case(c, &opt, &ro, dir, a->quiet ? NULL : stdout, &err);
-  if (rc != FP_OK) cli_mark_summary_failed(dir, rc, err.message);
   if (rc != FP_OK)
     fprintf(stderr, "fpentropy: %s: %s\n", a->case_path, err.message);
   else if (!a->quiet)

@@ -99,12 +99,12 @@ static int parse(int argc, char **argv, stream_args *a)
   return EXIT_OK;
 }
 
-static int write_table(const char *dir, const fp_stream_result *r, char (*names)[NAME_SIZE],
+static int write_table(fp_output_dir *od, const fp_stream_result *r, char (*names)[NAME_SIZE],
                        FILE *report, fp_error *err)
 {
   char *path = NULL;
   fp_output_file *f = NULL;
-  int rc = fp_output_join(dir, "table.csv", &path, err);
+  int rc = fp_output_dir_path(od, "table.csv", &path, err);
   if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
   free(path);
   if (rc != FP_OK) return rc;
@@ -130,12 +130,12 @@ static int write_table(const char *dir, const fp_stream_result *r, char (*names)
 
 /* loss.csv: one row per policy and period: seed means of the loss, signal
  * and cumulative retrains, and the loss's standard error. */
-static int write_loss(const char *dir, const fp_stream_result *r, const double *t,
+static int write_loss(fp_output_dir *od, const fp_stream_result *r, const double *t,
                       char (*names)[NAME_SIZE], fp_error *err)
 {
   char *path = NULL;
   fp_output_file *f = NULL;
-  int rc = fp_output_join(dir, "loss.csv", &path, err);
+  int rc = fp_output_dir_path(od, "loss.csv", &path, err);
   if (rc == FP_OK) rc = fp_output_file_open(path, &f, err);
   free(path);
   if (rc != FP_OK) return rc;
@@ -232,7 +232,9 @@ int cli_stream_main(int argc, char **argv)
   fp_stream_result res = {0};
   fp_run_options ro = {.output_dir = dir, .progress = NULL, .interrupted = &cli_interrupted,
                        .write_files = false};
-  rc = fp_output_mkdir(dir, &err);
+  /* held from before the PDE run to the last table; every file in its manifest */
+  fp_output_dir *od = NULL;
+  rc = fp_output_dir_open(dir, &od, &err);
   if (rc == FP_OK) rc = fp_stream_densities(c, l, &ro, &t, &p, &T, &err);
   if (rc == FP_OK && T < 2)
     rc = FP_ERR_CASE, snprintf(err.message, sizeof err.message, "a stream needs at least 2 output times");
@@ -242,11 +244,13 @@ int cli_stream_main(int argc, char **argv)
   }
   if (rc == FP_OK) rc = fp_performance_matrix(l, &c->grid, p, t, T, pe, NULL, &err);
   if (rc == FP_OK) rc = fp_stream_training_kl(&c->grid, p, T, l->window, kl, &err);
+  if (rc == FP_OK) rc = fp_output_dir_table_path(od, "pe_matrix.csv", NULL, &err);
   if (rc == FP_OK)
     rc = fp_output_write_matrix(dir, "pe_matrix.csv",
                       "pe[i][j] = expected log loss at t_j of the model trained on the window ending at t_i "
                       "(population fit on the grid); row i, column j; first column t_i",
                       t, T, pe, &err);
+  if (rc == FP_OK) rc = fp_output_dir_table_path(od, "training_kl_matrix.csv", NULL, &err);
   if (rc == FP_OK)
     rc = fp_output_write_matrix(dir, "training_kl_matrix.csv",
                       "KL(p(t_j) || training density of the window ending at t_i); row i, column j; "
@@ -259,8 +263,9 @@ int cli_stream_main(int argc, char **argv)
     rc = fp_stream_run(l, &D, specs, P, &so, &res, &err);
   }
   free(panel);
-  if (rc == FP_OK) rc = write_table(dir, &res, names, a.quiet ? NULL : stdout, &err);
-  if (rc == FP_OK) rc = write_loss(dir, &res, t, names, &err);
+  if (rc == FP_OK) rc = write_table(od, &res, names, a.quiet ? NULL : stdout, &err);
+  if (rc == FP_OK) rc = write_loss(od, &res, t, names, &err);
+  rc = cli_close_output_dir(&od, rc, &err);
   if (rc != FP_OK)
     fprintf(stderr, "fpentropy: %s: %s\n", a.case_path, err.message[0] ? err.message : "out of memory");
   else if (!a.quiet)

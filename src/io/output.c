@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/error_impl.h"
+#include "io/output_impl.h"
 
 /* Legacy VTK readers take at most 256 characters on the title line. */
 #define VTK_TITLE_MAX 255
@@ -456,13 +457,32 @@ fail:
 int fp_output_dir_path(fp_output_dir *d, const char *name, char **out, fp_error *err)
 {
   char reason[256];
-  if (!d || !name || !out) return fp_fail(err, FP_ERR_ARG, "fp_output_dir_path: NULL argument");
-  *out = NULL;
+  if (out) *out = NULL;
+  if (!d || !name) return fp_fail(err, FP_ERR_ARG, "fp_output_dir_path: NULL argument");
+  /* Only plain names: the next run's cleaning removes nothing else. */
+  if (!*name || strchr(name, '/') || strchr(name, '\n') || strcmp(name, ".") == 0 ||
+      strcmp(name, "..") == 0 || strcmp(name, FP_OUTPUT_MANIFEST) == 0)
+    return fp_fail(err, FP_ERR_ARG, "output directory %s: '%s' is not a plain file name that a "
+                   "run may write", d->path, name);
   if (fprintf(d->manifest, "%s\n", name) < 0 || fflush(d->manifest) != 0)
     return fp_fail(err, FP_ERR_IO, "cannot add %s to %s/%s: %s", name, d->path,
                    FP_OUTPUT_MANIFEST, errno_text(errno, reason, sizeof reason));
-  return fp_output_join(d->path, name, out, err);
+  return out ? fp_output_join(d->path, name, out, err) : FP_OK;
 }
+
+int fp_output_dir_table_path(fp_output_dir *d, const char *name, char **out, fp_error *err)
+{
+  if (out) *out = NULL;
+  if (!d || !name) return fp_fail(err, FP_ERR_ARG, "fp_output_dir_table_path: NULL argument");
+  char *sidecar = NULL;
+  int rc = fp_output_sidecar_path(name, &sidecar, err);
+  if (rc == FP_OK) rc = fp_output_dir_path(d, sidecar, NULL, err);
+  free(sidecar);
+  if (rc == FP_OK) rc = fp_output_dir_path(d, name, out, err);
+  return rc;
+}
+
+const char *fp_output_dir_name(const fp_output_dir *d) { return d ? d->path : NULL; }
 
 int fp_output_dir_close(fp_output_dir **dptr, fp_error *err)
 {
@@ -854,4 +874,20 @@ int fp_output_write_matrix(const char *dir, const char *name, const char *commen
     fputc('\n', out);
   }
   return fp_output_file_commit(&f, err);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writer targets (output_impl.h)                                           */
+/* ------------------------------------------------------------------------ */
+
+const char *fp_output_target_dir(const fp_output_target *t)
+{
+  return t->held ? fp_output_dir_name(t->held) : t->dir;
+}
+
+int fp_output_target_record(const fp_output_target *t, const char *name, bool table, fp_error *err)
+{
+  if (!t->held) return FP_OK;
+  return table ? fp_output_dir_table_path(t->held, name, NULL, err)
+               : fp_output_dir_path(t->held, name, NULL, err);
 }

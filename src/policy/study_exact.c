@@ -12,6 +12,7 @@
 
 #include "core/error_impl.h"
 #include "core/gsl_guard_impl.h"
+#include "io/output_impl.h"
 
 struct fp_policy_study {
   size_t T, nschedules;          /* policies, then the oracle */
@@ -157,14 +158,15 @@ size_t fp_policy_study_pareto(const fp_policy_study *st, const fp_pareto_point *
 /* ---- writers --------------------------------------------------------------- */
 
 /* One CSV per schedule: period,t,signal,decision,mismatch,cumulative_cost. */
-static int write_schedule(const char *dir, const char *name, const char *label,
+static int write_schedule(const fp_output_target *to, const char *name, const char *label,
                           const fp_retrain_problem *pb, double c, const fp_study_schedule *r,
                           fp_error *err)
 {
   static const char *const cols[] = {"period", "t", "signal", "decision", "mismatch", "cumulative_cost"};
   char *path = NULL;
   fp_output_table *tab = NULL;
-  int rc = fp_output_join(dir, name, &path, err);
+  int rc = fp_output_target_record(to, name, true, err);
+  if (rc == FP_OK) rc = fp_output_join(fp_output_target_dir(to), name, &path, err);
   if (rc == FP_OK) rc = fp_output_table_create(path, cols, 6, label, &tab, err);
   double cumulative = 0.0;
   for (size_t k = 0; rc == FP_OK && k < pb->T; k++) {
@@ -180,19 +182,23 @@ static int write_schedule(const char *dir, const char *name, const char *label,
   return rc;
 }
 
-static int write_matrix(const char *dir, const fp_density_series *s, const double *K, fp_error *err)
+static int write_matrix(const fp_output_target *to, const fp_density_series *s, const double *K,
+                        fp_error *err)
 {
-  return fp_output_write_matrix(dir, "kl_matrix.csv",
+  int rc = fp_output_target_record(to, "kl_matrix.csv", true, err);
+  if (rc != FP_OK) return rc;
+  return fp_output_write_matrix(fp_output_target_dir(to), "kl_matrix.csv",
                                 "K[k][j] = KL(p(t_k) || p(t_j)) for j < k; row k, column j; first "
                                 "column t_k", s->t, s->T, K, err);
 }
 
-static int write_pareto(const fp_policy_study *st, const char *dir, fp_error *err)
+static int write_pareto(const fp_policy_study *st, const fp_output_target *to, fp_error *err)
 {
   static const char *const cols[] = {"c", "n_retrains", "mismatch_integral", "cost"};
   char *path = NULL;
   fp_output_table *tab = NULL;
-  int rc = fp_output_join(dir, "pareto.csv", &path, err);
+  int rc = fp_output_target_record(to, "pareto.csv", true, err);
+  if (rc == FP_OK) rc = fp_output_join(fp_output_target_dir(to), "pareto.csv", &path, err);
   if (rc == FP_OK) rc = fp_output_table_create(path, cols, 4, "oracle schedules for a range of retrain costs", &tab, err);
   for (size_t q = 0; rc == FP_OK && q < st->npareto; q++) {
     const fp_pareto_point *p = &st->pareto[q];
@@ -215,13 +221,15 @@ static void schedule_file(const fp_policy_study *st, size_t i, char *buf, size_t
     snprintf(buf, size, "policy_%02zu.csv", i);
 }
 
-static int write_summary(const fp_policy_study *st, const char *dir, fp_error *err)
+static int write_summary(const fp_policy_study *st, const fp_output_target *to, fp_error *err)
 {
   fp_output_file *f = NULL;
   char comment[256];
   snprintf(comment, sizeof comment, "retrain cost c = %.17g, kappa = %.17g, stale threshold = %.17g",
            st->opt.cost, st->opt.kappa, st->opt.stale_threshold);
-  int rc = fp_output_file_open_in(dir, "policy_summary.csv", comment, NULL, 0, &f, err);
+  int rc = fp_output_target_record(to, "policy_summary.csv", true, err);
+  if (rc == FP_OK)
+    rc = fp_output_file_open_in(fp_output_target_dir(to), "policy_summary.csv", comment, NULL, 0, &f, err);
   if (rc != FP_OK) return rc;
   FILE *out = fp_output_file_stream(f);
   fprintf(out, "policy,file,n_retrains,mismatch_integral,cost,regret,excess_loss,unnecessary_retrains,stale_waits\n");
@@ -236,28 +244,51 @@ static int write_summary(const fp_policy_study *st, const char *dir, fp_error *e
   return fp_output_file_commit(&f, err);
 }
 
-int fp_policy_study_write(const fp_policy_study *st, const fp_density_series *s, const double *K,
-                          const char *dir, fp_error *err)
+static int check_series(const fp_policy_study *st, const fp_density_series *s, const char *who,
+                        fp_error *err)
 {
-  if (!st || !s || !K || !dir) return fp_fail(err, FP_ERR_ARG, "fp_policy_study_write: NULL argument");
   if (s->T != st->T)
-    return fp_fail(err, FP_ERR_ARG, "fp_policy_study_write: the series has %zu times, the study %zu",
-                   s->T, st->T);
+    return fp_fail(err, FP_ERR_ARG, "%s: the series has %zu times, the study %zu", who, s->T, st->T);
+  return FP_OK;
+}
+
+static int study_write(const fp_policy_study *st, const fp_density_series *s, const double *K,
+                       const fp_output_target *to, fp_error *err)
+{
   fp_retrain_problem pb;
   fp_density_series_problem(s, K, &pb);
-  int rc = fp_output_mkdir(dir, err);
-  if (rc == FP_OK) rc = write_matrix(dir, s, K, err);
+  int rc = write_matrix(to, s, K, err);
   if (rc == FP_OK)
-    rc = write_schedule(dir, "oracle.csv", "the cost-minimising schedule (dynamic programming over K)",
+    rc = write_schedule(to, "oracle.csv", "the cost-minimising schedule (dynamic programming over K)",
                         &pb, st->opt.cost, &st->schedules[st->nschedules - 1], err);
   for (size_t i = 0; i + 1 < st->nschedules && rc == FP_OK; i++) {
     char name[32];
     schedule_file(st, i, name, sizeof name);
-    rc = write_schedule(dir, name, st->schedules[i].label, &pb, st->opt.cost, &st->schedules[i], err);
+    rc = write_schedule(to, name, st->schedules[i].label, &pb, st->opt.cost, &st->schedules[i], err);
   }
-  if (rc == FP_OK && st->npareto) rc = write_pareto(st, dir, err);
-  if (rc == FP_OK) rc = write_summary(st, dir, err);
+  if (rc == FP_OK && st->npareto) rc = write_pareto(st, to, err);
+  if (rc == FP_OK) rc = write_summary(st, to, err);
   return rc;
+}
+
+int fp_policy_study_write(const fp_policy_study *st, const fp_density_series *s, const double *K,
+                          const char *dir, fp_error *err)
+{
+  if (!st || !s || !K || !dir) return fp_fail(err, FP_ERR_ARG, "fp_policy_study_write: NULL argument");
+  fp_output_target to = {.dir = dir};
+  int rc = check_series(st, s, "fp_policy_study_write", err);
+  if (rc == FP_OK) rc = fp_output_mkdir(dir, err);
+  return rc == FP_OK ? study_write(st, s, K, &to, err) : rc;
+}
+
+int fp_policy_study_write_dir(const fp_policy_study *st, const fp_density_series *s, const double *K,
+                              fp_output_dir *d, fp_error *err)
+{
+  if (!st || !s || !K || !d)
+    return fp_fail(err, FP_ERR_ARG, "fp_policy_study_write_dir: NULL argument");
+  fp_output_target to = {.held = d};
+  int rc = check_series(st, s, "fp_policy_study_write_dir", err);
+  return rc == FP_OK ? study_write(st, s, K, &to, err) : rc;
 }
 
 int fp_policy_study_print(const fp_policy_study *st, FILE *f, fp_error *err)

@@ -17,6 +17,7 @@
 
 #include "core/error_impl.h"
 #include "core/gsl_guard_impl.h"
+#include "io/output_impl.h"
 #include "streams/sampling_impl.h"
 
 /* ------------------------------------------------------------------------ */
@@ -210,15 +211,15 @@ const fp_sampled_row *fp_policy_sampled_row(const fp_policy_sampled_result *r, s
   return r && i < r->n ? &r->rows[i] : NULL;
 }
 
-int fp_policy_sampled_write(const fp_policy_sampled_result *r, const char *dir, fp_error *err)
+static int sampled_write(const fp_policy_sampled_result *r, const fp_output_target *to, fp_error *err)
 {
-  if (!r || !dir) return fp_fail(err, FP_ERR_ARG, "fp_policy_sampled_write: NULL argument");
   fp_output_file *f = NULL;
   char comment[512];
   snprintf(comment, sizeof comment, "%zu replicas of %zu particles, estimator %s; mean and Monte "
            "Carlo standard error per replica", r->replicas, r->particles, r->estimator);
-  int rc = fp_output_mkdir(dir, err);
-  if (rc == FP_OK) rc = fp_output_file_open_in(dir, "policy_sampled.csv", comment, NULL, 0, &f, err);
+  int rc = fp_output_target_record(to, "policy_sampled.csv", true, err);
+  if (rc == FP_OK)
+    rc = fp_output_file_open_in(fp_output_target_dir(to), "policy_sampled.csv", comment, NULL, 0, &f, err);
   if (rc != FP_OK) return rc;
   FILE *out = fp_output_file_stream(f);
   fprintf(out, "policy,exact_retrains,exact_cost,oracle_cost,retrains,retrains_se,cost_ratio_exact,cost_ratio_exact_se,"
@@ -230,6 +231,21 @@ int fp_policy_sampled_write(const fp_policy_sampled_result *r, const char *dir, 
     fputc('\n', out);
   }
   return fp_output_file_commit(&f, err);
+}
+
+int fp_policy_sampled_write(const fp_policy_sampled_result *r, const char *dir, fp_error *err)
+{
+  if (!r || !dir) return fp_fail(err, FP_ERR_ARG, "fp_policy_sampled_write: NULL argument");
+  fp_output_target to = {.dir = dir};
+  int rc = fp_output_mkdir(dir, err);
+  return rc == FP_OK ? sampled_write(r, &to, err) : rc;
+}
+
+int fp_policy_sampled_write_dir(const fp_policy_sampled_result *r, fp_output_dir *d, fp_error *err)
+{
+  if (!r || !d) return fp_fail(err, FP_ERR_ARG, "fp_policy_sampled_write_dir: NULL argument");
+  fp_output_target to = {.held = d};
+  return sampled_write(r, &to, err);
 }
 
 int fp_policy_sampled_print(const fp_policy_sampled_result *r, FILE *report, fp_error *err)

@@ -14,6 +14,7 @@
 
 #include "core/error_impl.h"
 #include "core/gsl_guard_impl.h"
+#include "io/output_impl.h"
 #include <fpentropy/problem/reference.h>
 #include "streams/sampling_impl.h"
 
@@ -239,7 +240,8 @@ void fp_compare_result_summary(const fp_compare_result *r, size_t e, size_t n, d
 
 /* ---- writers --------------------------------------------------------------- */
 
-static int write_estimate_table(const fp_compare_result *r, bool rate, const char *dir, fp_error *err)
+static int write_estimate_table(const fp_compare_result *r, bool rate, const fp_output_target *to,
+                                fp_error *err)
 {
   static const char *const cols[] = {"estimator", "N", "t",    "exact",         "mean",  "bias",
                                      "sd",        "rmse", "frac_negative", "dkl_dt"};
@@ -251,9 +253,11 @@ static int write_estimate_table(const fp_compare_result *r, bool rate, const cha
                   "dkl_dt = the PDE's exact rate (their gap is the monitoring interval's truncation)"
                 : "the PDE's kl");
   size_t ncols = rate ? 10 : 9;
+  const char *name = rate ? "compare_rate.csv" : "compare.csv";
   /* the description goes to compare.json: the CSV starts with its header (pandas defaults) */
-  int rc = fp_output_file_open_in(dir, rate ? "compare_rate.csv" : "compare.csv", comment, cols,
-                                  ncols, &f, err);
+  int rc = fp_output_target_record(to, name, true, err);
+  if (rc == FP_OK)
+    rc = fp_output_file_open_in(fp_output_target_dir(to), name, comment, cols, ncols, &f, err);
   if (rc != FP_OK) return rc;
   FILE *out = fp_output_file_stream(f);
   for (size_t q = 0; q < ncols; q++) fprintf(out, "%s%s", q ? "," : "", cols[q]);
@@ -271,15 +275,14 @@ static int write_estimate_table(const fp_compare_result *r, bool rate, const cha
   return fp_output_file_commit(&f, err);
 }
 
-int fp_compare_write(const fp_compare_result *r, const char *dir, fp_error *err)
+static int write_tables(const fp_compare_result *r, const fp_output_target *to, fp_error *err)
 {
-  if (!r || !dir) return fp_fail(err, FP_ERR_ARG, "fp_compare_write: NULL argument");
-  int rc = fp_output_mkdir(dir, err);
-  if (rc == FP_OK) rc = write_estimate_table(r, false, dir, err);
-  if (rc == FP_OK) rc = write_estimate_table(r, true, dir, err);
+  int rc = write_estimate_table(r, false, to, err);
+  if (rc == FP_OK) rc = write_estimate_table(r, true, to, err);
+  if (rc == FP_OK) rc = fp_output_target_record(to, "compare_summary.csv", true, err);
   if (rc != FP_OK) return rc;
   fp_output_file *f = NULL;
-  rc = fp_output_file_open_in(dir, "compare_summary.csv",
+  rc = fp_output_file_open_in(fp_output_target_dir(to), "compare_summary.csv",
                               "rmse: root mean over output times of the squared error; slope: "
                               "least-squares d log rmse / d log N", NULL, 0, &f, err);
   if (rc != FP_OK) return rc;
@@ -292,6 +295,21 @@ int fp_compare_write(const fp_compare_result *r, const char *dir, fp_error *err)
       fprintf(out, "\"%s\",%zu,%.17g,%.17g,%.17g\n", r->spec[e], r->sizes[n], rmse, rate, slope);
     }
   return fp_output_file_commit(&f, err);
+}
+
+int fp_compare_write(const fp_compare_result *r, const char *dir, fp_error *err)
+{
+  if (!r || !dir) return fp_fail(err, FP_ERR_ARG, "fp_compare_write: NULL argument");
+  int rc = fp_output_mkdir(dir, err);
+  fp_output_target to = {.dir = dir};
+  return rc == FP_OK ? write_tables(r, &to, err) : rc;
+}
+
+int fp_compare_write_dir(const fp_compare_result *r, fp_output_dir *d, fp_error *err)
+{
+  if (!r || !d) return fp_fail(err, FP_ERR_ARG, "fp_compare_write_dir: NULL argument");
+  fp_output_target to = {.held = d};
+  return write_tables(r, &to, err);
 }
 
 int fp_compare_print(const fp_compare_result *r, FILE *f, fp_error *err)
@@ -371,8 +389,12 @@ static int prepare_reference(compare_state *s, fp_reference *ref, fp_error *err)
   return FP_OK;
 }
 
+/* The comparison; with open_dir != NULL the output directory open_dir is
+ * taken (*opened) after every option and estimator has been checked and
+ * before the PDE runs, and the run writes into it. */
 static int compare_run_unguarded(const fp_case *c, const fp_compare_options *opt,
-                                 const fp_run_options *run, fp_compare_result **out, fp_error *err)
+                                 const fp_run_options *run, const char *open_dir,
+                                 fp_output_dir **opened, fp_compare_result **out, fp_error *err)
 {
   if (!out) return fp_fail(err, FP_ERR_ARG, "fp_compare_run: out is NULL");
   *out = NULL;
@@ -386,6 +408,7 @@ static int compare_run_unguarded(const fp_case *c, const fp_compare_options *opt
     nmax = opt->sizes[n] > nmax ? opt->sizes[n] : nmax;
   }
   compare_state s = {.c = c, .opt = opt, .T = c->n_output_times, .interrupted = run->interrupted};
+  fp_run_options ro = *run;
   fp_operator *op = NULL;
   fp_reference ref = {0};
   fp_density_series series = {0};
@@ -423,7 +446,12 @@ static int compare_run_unguarded(const fp_case *c, const fp_compare_options *opt
   }
   if (rc != FP_OK) goto out_free;
 
-  rc = fp_density_series_collect(c, run, &series, err);
+  if (open_dir) {
+    rc = fp_output_dir_open(open_dir, opened, err);
+    if (rc != FP_OK) goto out_free;
+    ro.held_dir = *opened;
+  }
+  rc = fp_density_series_collect(c, &ro, &series, err);
   if (rc != FP_OK) goto out_free;
 
   fp_particle_options po = {.particles = nmax, .replicas = opt->replicas, .seed = opt->seed,
@@ -458,7 +486,7 @@ int fp_compare_run(const fp_case *c, const fp_compare_options *opt, const fp_run
                    fp_compare_result **out, fp_error *err)
 {
   fp_gsl_guard guard = fp_gsl_guard_begin();
-  int rc = compare_run_unguarded(c, opt, run, out, err);
+  int rc = compare_run_unguarded(c, opt, run, NULL, NULL, out, err);
   fp_gsl_guard_end(guard);
   return rc;
 }
@@ -466,11 +494,21 @@ int fp_compare_run(const fp_case *c, const fp_compare_options *opt, const fp_run
 int fp_compare_case(const fp_case *c, const fp_compare_options *opt, const fp_run_options *run,
                     const char *dir, FILE *report, fp_error *err)
 {
-  if (!dir) return fp_fail(err, FP_ERR_ARG, "fp_compare_case: NULL argument");
+  if (!run || !dir == !run->held_dir)
+    return fp_fail(err, FP_ERR_ARG, "fp_compare_case: give either dir or run->held_dir");
+  /* The directory is held from before the PDE run until the last table is
+   * written: no other run can write into it meanwhile, and its manifest lists
+   * the tables too. */
+  fp_output_dir *own = NULL;
   fp_compare_result *r = NULL;
-  int rc = fp_compare_run(c, opt, run, &r, err);
-  if (rc == FP_OK) rc = fp_compare_write(r, dir, err);
+  fp_gsl_guard guard = fp_gsl_guard_begin();
+  int rc = compare_run_unguarded(c, opt, run, run->held_dir ? NULL : dir, &own, &r, err);
+  fp_gsl_guard_end(guard);
+  fp_output_dir *d = run->held_dir ? run->held_dir : own;
+  if (rc == FP_OK) rc = fp_compare_write_dir(r, d, err);
   if (rc == FP_OK && report) rc = fp_compare_print(r, report, err);
   fp_compare_result_destroy(&r);
-  return rc;
+  if (rc != FP_OK && own) (void)fp_run_mark_failed(own, rc, err ? err->message : NULL, NULL);
+  int crc = fp_output_dir_close(&own, rc == FP_OK ? err : NULL);
+  return rc == FP_OK ? crc : rc;
 }

@@ -31,6 +31,7 @@ typedef struct run_context {
   const fp_run_options *opt;
   const char *dir;
   fp_output_dir *out;      /* locked, cleaned, with a manifest (write_files) */
+  bool owns_out;           /* out was opened here (else it is the caller's held_dir) */
   fp_operator *op;
   fp_solver *solver;
   fp_balance *balance;
@@ -58,7 +59,8 @@ static void run_context_free(run_context *r)
 {
   fp_output_table_abort(&r->table, true);
   fp_output_table_abort(&r->snap_index, true);
-  fp_output_dir_close(&r->out, NULL);
+  if (r->owns_out) fp_output_dir_close(&r->out, NULL);
+  r->out = NULL; /* a held directory stays open: it is the caller's */
   fp_balance_destroy(&r->balance);
   fp_solver_destroy(&r->solver);
   fp_reference_clear(&r->ref);
@@ -394,6 +396,45 @@ static int write_summary(run_context *r, const fp_run_result *res, int status,
   return fp_output_file_commit(&f, err);
 }
 
+int fp_run_mark_failed(fp_output_dir *d, int status, const char *message, fp_error *err)
+{
+  if (!d) return fp_fail(err, FP_ERR_ARG, "fp_run_mark_failed: NULL directory");
+  char *path = NULL;
+  int rc = fp_output_join(fp_output_dir_name(d), "summary.txt", &path, err);
+  if (rc != FP_OK) return rc;
+  FILE *in = fopen(path, "r");
+  if (!in) { /* the run wrote no summary: nothing says "completed" */
+    free(path);
+    return FP_OK;
+  }
+  fp_output_file *out = NULL;
+  rc = fp_output_file_open(path, &out, err);
+  if (rc == FP_OK) {
+    FILE *f = fp_output_file_stream(out);
+    char line[4096];
+    bool replaced = false, line_start = true;
+    while (fgets(line, sizeof line, in)) {
+      if (!replaced && line_start && strncmp(line, "status: completed", 17) == 0) {
+        fprintf(f, "status: %s (the command failed after the run)\nerror: %s\n", fp_strerror(status),
+                message && *message ? message : fp_strerror(status));
+        replaced = true;
+      } else {
+        fputs(line, f);
+      }
+      line_start = strchr(line, '\n') != NULL;
+    }
+    if (ferror(in)) {
+      fp_output_file_abort(&out);
+      rc = fp_fail(err, FP_ERR_IO, "cannot read %s", path);
+    } else {
+      rc = fp_output_file_commit(&out, err);
+    }
+  }
+  fclose(in);
+  free(path);
+  return rc;
+}
+
 /* The Hatano-Sasa split is an optional diagnostic: when its stationary
  * system cannot be solved (KLU cannot factor it, e.g. a repelling drift whose
  * stationary density underflows), the run goes on without it and the
@@ -429,7 +470,12 @@ static int setup(run_context *r, fp_run_result *res, fp_error *err)
 {
   const fp_case *c = r->c;
   int rc = FP_OK;
-  if (r->opt->write_files) rc = fp_output_dir_open(r->dir, &r->out, err);
+  if (r->opt->write_files && r->opt->held_dir) {
+    r->out = r->opt->held_dir; /* already locked and cleaned by the caller */
+  } else if (r->opt->write_files) {
+    rc = fp_output_dir_open(r->dir, &r->out, err);
+    r->owns_out = rc == FP_OK;
+  }
   if (rc == FP_OK) rc = write_summary(r, res, FP_OK, NULL, true, err);
   if (rc == FP_OK) rc = fp_case_check_diffusion(c, err); /* names D, not a later NaN */
   if (rc == FP_OK) rc = fp_case_check_fields(c, err);
@@ -489,7 +535,8 @@ static int run_case_unguarded(const fp_case *c, const fp_run_options *options, f
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
   run_context r = {.c = c, .opt = options, .min_face_sigma = INFINITY};
-  r.dir = options->output_dir ? options->output_dir : c->output_dir;
+  r.dir = options->held_dir ? fp_output_dir_name(options->held_dir)
+         : options->output_dir ? options->output_dir : c->output_dir;
   fp_error local_err;
   fp_error *e = err ? err : &local_err;
   fp_error_clear(e);
@@ -527,7 +574,7 @@ static int run_case_unguarded(const fp_case *c, const fp_run_options *options, f
   fp_error summary_err;
   fp_error_clear(&summary_err);
   int src = r.out ? write_summary(&r, res, rc, e, false, &summary_err) : FP_OK;
-  if (src == FP_OK && r.out) src = fp_output_dir_close(&r.out, &summary_err);
+  if (src == FP_OK && r.out && r.owns_out) src = fp_output_dir_close(&r.out, &summary_err);
   if (src != FP_OK && rc == FP_OK) {
     *e = summary_err;
     rc = src;

@@ -9,6 +9,10 @@
   many-constants    20000 [constants] load (once cubic: minutes)
   locked            a second run into a directory held by another fails at once
   stale             a rerun removes the earlier run's snapshots, keeps other files
+  locked-compare    compare (and locked-policy: policy, calibrate, policy --objective loss,
+                    stream) hold the directory for their whole lifetime, past the PDE run
+  stale-compare     compare's and policy's own files are in the manifest and removed by the
+                    next run (stale-policy: a rerun with fewer policies/options)
   killed            a killed rerun leaves "status: running", never the old verdict
   full-disk         a full file system gives a non-zero exit and a message (root only)
 """
@@ -128,6 +132,184 @@ def stale(fp, base, tmp):
         listed = {line.strip() for line in f if not line.startswith("#")}
     check(set(n for n in names if n not in ("notes.txt", "manifest.txt")) <= listed,
           f"the manifest lists every file of the run ({sorted(listed)})")
+
+
+def tiny_case(base):
+    return os.path.join(os.path.dirname(os.path.abspath(base)), "..", "fault", "tiny.ini")
+
+
+def listing(d):
+    """name -> (size, mtime_ns) of every file in d."""
+    return {n: (os.stat(os.path.join(d, n)).st_size, os.stat(os.path.join(d, n)).st_mtime_ns)
+            for n in os.listdir(d)}
+
+
+def manifest(d):
+    with open(os.path.join(d, "manifest.txt")) as f:
+        return {line.strip() for line in f if line.strip() and not line.startswith("#")}
+
+
+def check_all_listed(d, what, keep=("notes.txt",)):
+    names = set(os.listdir(d)) - {"manifest.txt"} - set(keep)
+    missing = sorted(names - manifest(d))
+    check(not missing, f"{what}: every file of the run is in manifest.txt (missing {missing})")
+
+
+def lock_is_free(d):
+    fd = os.open(d, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # releases the lock if it was taken
+
+
+def in_use_refused(fp, cmd, d, what, untouched=True):
+    """`fpentropy CMD -o d` into a held directory: exit 1 at once, the message, nothing touched."""
+    before = listing(d)
+    status = summary_status(d)
+    t0 = time.monotonic()
+    code, _, err = run([fp] + cmd + ["-o", d, "-q"], timeout=60)
+    took = time.monotonic() - t0
+    check(code == 1, f"{what}: exit {code} == 1")
+    check("is in use by another fpentropy run" in err, f"{what}: message says the directory is in use: "
+          f"{err.strip()[:300]}")
+    check(took < 10, f"{what}: refused at once ({took:.2f} s)")
+    if untouched:
+        check(listing(d) == before, f"{what}: the holder's files are untouched")
+    check(summary_status(d) == status, f"{what}: the holder's summary.txt still says {status}")
+
+
+def locked_command(fp, base, tmp, command):
+    """compare/policy hold the output directory from before their PDE run to their last table."""
+    tiny = tiny_case(base)
+    d = os.path.join(tmp, "out")
+    os.makedirs(d)
+    with open(os.path.join(d, "summary.txt"), "w") as f:
+        f.write("status: completed\n")
+    # 1. The directory held by another process (the lock file the library takes: the directory).
+    fd = os.open(d, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    cmds = [[command, tiny]]
+    if command == "policy":
+        labelled = os.path.join(cases_dir(base), "classifier_stream_pde_1d.ini")
+        cmds += [["policy", tiny, "--particles", "40"], ["calibrate", tiny],
+                 ["policy", labelled, "--objective", "loss"], ["stream", labelled]]
+    for cmd in cmds:
+        in_use_refused(fp, cmd, d, f"{' '.join(cmd[:1] + cmd[2:])} into a locked directory")
+    os.close(fd)
+    os.remove(os.path.join(d, "summary.txt"))  # "completed" below is the command's own
+    # 2. A real command past its PDE run (summary.txt says completed; the particles and its
+    # tables still to come) still holds the directory: a second one is refused, the first
+    # finishes with every file listed.
+    slow = [fp, command, tiny, "-o", d, "-q", "--particles", "40000", "--replicas", "2",
+            "--threads", "1"]
+    table = "compare_summary.csv" if command == "compare" else "policy_sampled.csv"
+    p = subprocess.Popen(slow, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and p.poll() is None:
+        if summary_status(d) == "completed" and not os.path.exists(os.path.join(d, table)):
+            seen = True
+            break
+        time.sleep(0.005)
+    check(seen, f"{command}: caught between the end of its PDE run and its tables "
+          f"(exit {p.poll()}; if it finished first, raise --particles)")
+    if seen:
+        check(not lock_is_free(d), f"{command}: after its PDE run it still holds the directory's lock")
+        check(p.poll() is None, f"{command}: still running while checked")
+        in_use_refused(fp, [command, tiny], d, f"a second {command} while the first writes its tables",
+                       untouched=False)
+    out, err = p.communicate(timeout=120)
+    check(p.returncode == 0, f"the first {command} finished: exit {p.returncode} ({err.strip()[:300]})")
+    check(summary_status(d) == "completed", f"{command}: summary completed ({summary_status(d)})")
+    check(os.path.exists(os.path.join(d, table)), f"{command}: {table} written")
+    check_all_listed(d, command)
+    check(lock_is_free(d), f"{command}: the lock is released at exit")
+
+
+def locked_compare(fp, base, tmp):
+    locked_command(fp, base, tmp, "compare")
+
+
+def locked_policy(fp, base, tmp):
+    locked_command(fp, base, tmp, "policy")
+
+
+def stale_compare(fp, base, tmp):
+    """Files of compare and policy belong to the run: the next run into the directory removes them."""
+    tiny = tiny_case(base)
+    d = os.path.join(tmp, "out")
+    os.makedirs(d)
+    with open(os.path.join(d, "notes.txt"), "w") as f:
+        f.write("mine\n")
+    code, _, err = run([fp, "policy", tiny, "-o", d, "-q"])
+    check(code == 0, f"policy: exit {code} ({err.strip()[:300]})")
+    check_all_listed(d, "policy")
+    policy_files = [n for n in os.listdir(d) if n.startswith(("policy_", "oracle", "pareto", "kl_matrix"))]
+    check(len(policy_files) >= 10, f"policy wrote its tables and sidecars ({sorted(policy_files)})")
+    code, _, err = run([fp, "compare", tiny, "-o", d, "-q", "--set", "output.snapshots=0"])
+    check(code == 0, f"compare after policy: exit {code} ({err.strip()[:300]})")
+    names = set(os.listdir(d))
+    left = sorted(names & set(policy_files))
+    check(not left, f"compare removed policy's files ({left})")
+    check(not any(n.startswith("snapshot") for n in names), "and the earlier run's snapshots")
+    compare_files = {"compare.csv", "compare.json", "compare_rate.csv", "compare_rate.json",
+                     "compare_summary.csv", "compare_summary.json"}
+    check(compare_files <= names, f"compare wrote its tables ({sorted(names)})")
+    check("notes.txt" in names, "a file no run wrote is kept")
+    check_all_listed(d, "compare")
+    # a usage error found by trying the estimators is reported before the directory is taken
+    before = listing(d)
+    code, _, err = run([fp, "compare", tiny, "-o", d, "-q", "--particles", "2"])
+    check(code == 2 and "needs at least" in err, f"compare --particles 2: exit {code} == 2 ({err.strip()[:200]})")
+    check(listing(d) == before, "compare --particles 2 removed nothing")
+    code, _, err = run([fp, "run", tiny, "-o", d, "-q"])
+    check(code == 0, f"run after compare: exit {code} ({err.strip()[:300]})")
+    left = sorted(set(os.listdir(d)) & compare_files)
+    check(not left, f"run removed compare's files ({left})")
+    check_all_listed(d, "run")
+
+
+def stale_policy(fp, base, tmp):
+    """A policy rerun with fewer policies and options leaves none of the first run's extra files."""
+    tiny = tiny_case(base)
+    d = os.path.join(tmp, "out")
+    os.makedirs(d)
+    with open(os.path.join(d, "notes.txt"), "w") as f:
+        f.write("mine\n")
+    code, _, err = run([fp, "policy", tiny, "-o", d, "-q", "--particles", "40",
+                        "--policy", "threshold:tau=0.1", "--policy", "cusum:h=0.5",
+                        "--policy", "calendar:k=2"])
+    check(code == 0, f"first policy: exit {code} ({err.strip()[:300]})")
+    first = set(os.listdir(d))
+    extra = {"policy_01.csv", "policy_01.json", "policy_02.csv", "policy_02.json",
+             "policy_sampled.csv", "policy_sampled.json", "pareto.csv", "pareto.json",
+             "snapshot_0001.dat"}
+    check(extra <= first, f"first policy wrote {sorted(extra - first)} too")
+    check_all_listed(d, "first policy")
+    code, _, err = run([fp, "policy", tiny, "-o", d, "-q", "--policy", "threshold:tau=0.1",
+                        "--cost", "0", "--set", "output.snapshots=0"])
+    check(code == 0, f"rerun with one policy, no particles, cost 0: exit {code} ({err.strip()[:300]})")
+    names = set(os.listdir(d))
+    left = sorted(names & extra)
+    check(not left, f"the first run's extra files are gone ({left})")
+    check({"policy_00.csv", "oracle.csv", "policy_summary.csv", "kl_matrix.csv", "summary.txt",
+           "balance.csv", "notes.txt"} <= names, f"the rerun's files and notes.txt are there ({sorted(names)})")
+    check_all_listed(d, "rerun")
+    # the loss objective's files are the run's too
+    labelled = os.path.join(cases_dir(base), "classifier_stream_pde_1d.ini")
+    code, _, err = run([fp, "policy", labelled, "-o", d, "-q", "--objective", "loss",
+                        "--alpha-sweep", "1:3"])
+    check(code == 0, f"policy --objective loss: exit {code} ({err.strip()[:300]})")
+    names = set(os.listdir(d))
+    check(not names & {"policy_00.csv", "oracle.csv", "summary.txt", "balance.csv"},
+          f"--objective loss removed the earlier policy run's files ({sorted(names)})")
+    check({"pe_matrix.csv", "loss_summary.csv", "alpha_sweep.csv", "auc.csv"} <= names,
+          f"--objective loss wrote its tables ({sorted(names)})")
+    check_all_listed(d, "policy --objective loss")
 
 
 def killed(fp, base, tmp):
@@ -281,7 +463,9 @@ def main():
            "locked": locked, "stale": stale, "killed": killed, "full-disk": full_disk,
            "resources": resources, "split-unavailable": split_unavailable,
            "exit-codes": exit_codes, "sample-case": sample_case,
-           "verify-tolerances": verify_tolerances}
+           "verify-tolerances": verify_tolerances, "locked-compare": locked_compare,
+           "locked-policy": locked_policy, "stale-compare": stale_compare,
+           "stale-policy": stale_policy}
     with tempfile.TemporaryDirectory() as tmp:
         rc = fns[a.what](a.fpentropy, a.case, tmp)
     if rc == SKIP:

@@ -1,9 +1,11 @@
 /* Unit tests: the estimator comparison's results in memory.
  * SPDX-License-Identifier: GPL-3.0-or-later */
+#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <fpentropy/fpentropy.h>
 
@@ -72,10 +74,120 @@ static void test_result_statistics(void **state)
   fp_case_destroy(&c);
 }
 
+/* Whether `name` is a line of dir's manifest. */
+static bool listed(const char *dir, const char *name)
+{
+  char path[512], line[512];
+  snprintf(path, sizeof path, "%s/%s", dir, FP_OUTPUT_MANIFEST);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  bool found = false;
+  while (!found && fgets(line, sizeof line, f)) {
+    line[strcspn(line, "\n")] = '\0';
+    found = strcmp(line, name) == 0;
+  }
+  fclose(f);
+  return found;
+}
+
+static bool present(const char *dir, const char *name)
+{
+  char path[512];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  return stat(path, &st) == 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void)st, (void)flag, (void)ftw;
+  return remove(path);
+}
+
+/* A run given a held directory (fp_run_options.held_dir) writes into it and
+ * leaves it open and locked, so that what the caller writes after the run is
+ * covered by the same lock and listed in the same manifest; fp_compare_case
+ * holds its directory from before the PDE run to the last table. */
+static void test_held_directory(void **state)
+{
+  (void)state;
+  fp_case *c = fp_test_case("[domain]\ndimension = 1\nlower = -5\nupper = 5\ncells = 40\n"
+                            "[dynamics]\ndrift = -x\ndiffusion = 1\n[initial]\ndensity = exp(-(x-1.5)^2)\n"
+                            "[reference]\ndensity = exp(-x^2/2)\n[time]\nend = 1\noutputs = 3\n"
+                            "[output]\nsnapshots = 0\n", NULL);
+  char dir[] = "/tmp/fp_compare_held_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  fp_error err;
+  fp_output_dir *d = NULL, *other = NULL;
+  assert_int_equal(fp_output_dir_open(dir, &d, &err), FP_OK);
+  /* output_dir is not used with a held directory */
+  fp_run_options ro = {.write_files = true, .held_dir = d, .output_dir = "/nonexistent/fp_ignored"};
+  assert_int_equal(fp_run_case(c, &ro, NULL, &err), FP_OK);
+  assert_true(present(dir, "balance.csv") && present(dir, "summary.txt"));
+  assert_int_equal(fp_output_dir_open(dir, &other, &err), FP_ERR_IO); /* still held */
+  assert_non_null(strstr(err.message, "in use"));
+  char *path = NULL;
+  assert_int_equal(fp_output_dir_path(d, "after.txt", &path, &err), FP_OK);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fclose(f);
+  free(path);
+
+  const size_t sizes[] = {20};
+  const char *const est[] = {"gauss"};
+  fp_compare_options opt = {.sizes = sizes, .nsizes = 1, .replicas = 2, .seed = 3, .threads = 1,
+                            .estimators = est, .nestimators = 1};
+  assert_int_equal(fp_compare_case(c, &opt, &ro, dir, NULL, &err), FP_ERR_ARG); /* both */
+  assert_int_equal(fp_compare_case(c, &opt, &ro, NULL, NULL, &err), FP_OK);
+  assert_int_equal(fp_output_dir_open(dir, &other, &err), FP_ERR_IO);
+  /* a failure after the run: the summary no longer says completed */
+  assert_int_equal(fp_run_mark_failed(NULL, FP_ERR_IO, "x", &err), FP_ERR_ARG);
+  assert_int_equal(fp_run_mark_failed(d, FP_ERR_IO, "writing the tables failed", &err), FP_OK);
+  char summary[512], line[512];
+  snprintf(summary, sizeof summary, "%s/summary.txt", dir);
+  f = fopen(summary, "r");
+  assert_non_null(f);
+  int status_lines = 0;
+  bool error_line = false;
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, "status:", 7) == 0) {
+      status_lines++;
+      assert_non_null(strstr(line, "(the command failed after the run)"));
+    }
+    error_line |= strcmp(line, "error: writing the tables failed\n") == 0;
+  }
+  fclose(f);
+  assert_int_equal(status_lines, 1);
+  assert_true(error_line);
+  assert_int_equal(fp_output_dir_close(&d, &err), FP_OK);
+  const char *const names[] = {"summary.txt", "balance.csv", "balance.json", "after.txt",
+                               "compare.csv", "compare.json", "compare_rate.csv",
+                               "compare_summary.csv", "compare_summary.json"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    assert_true(present(dir, names[i]));
+    assert_true(listed(dir, names[i]));
+  }
+
+  /* the composite opens `dir` itself: the earlier files are removed, the new
+   * tables are listed, and the directory is free again afterwards */
+  fp_run_options plain = {.write_files = true};
+  assert_int_equal(fp_compare_case(c, &opt, &plain, NULL, NULL, &err), FP_ERR_ARG); /* neither */
+  assert_int_equal(fp_compare_case(c, &opt, &plain, dir, NULL, &err), FP_OK);
+  assert_false(present(dir, "after.txt"));
+  assert_true(present(dir, "compare_summary.csv") && listed(dir, "compare_summary.csv"));
+  assert_true(present(dir, "balance.csv") && listed(dir, "balance.csv"));
+  assert_int_equal(fp_output_dir_open(dir, &other, &err), FP_OK);
+  assert_int_equal(fp_output_dir_close(&other, &err), FP_OK);
+
+  assert_int_equal(nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+  fp_case_destroy(&c);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_result_statistics),
+      cmocka_unit_test(test_held_directory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

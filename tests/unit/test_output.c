@@ -594,6 +594,67 @@ static void test_snapshot_argument_errors(void **state)
   assert_false(partial_exists(path));
 }
 
+/* ---- output directories --------------------------------------------------- */
+
+/* Every name recorded (also without a path, and a table's sidecar) is in the
+ * manifest; names the next run could not clean are refused; the directory is
+ * locked until closed, also against a second open in the same process; the
+ * next open removes what the manifest lists and keeps everything else. */
+static void test_output_dir(void **state)
+{
+  fixture *fx = *state;
+  fp_error err;
+  char path[512], mine[512];
+  path_in(fx, "mine.txt", mine, sizeof mine);
+  write_text_file(mine, "not a run's file\n");
+  fp_output_dir *d = NULL;
+  assert_int_equal(fp_output_dir_open(fx->dir, &d, &err), FP_OK);
+  assert_string_equal(fp_output_dir_name(d), fx->dir);
+  assert_null(fp_output_dir_name(NULL));
+
+  char *p = NULL;
+  assert_int_equal(fp_output_dir_table_path(d, "study.csv", &p, &err), FP_OK);
+  path_in(fx, "study.csv", path, sizeof path);
+  assert_string_equal(p, path);
+  free(p);
+  assert_int_equal(fp_output_dir_path(d, "note.txt", NULL, &err), FP_OK);
+  assert_int_equal(fp_output_dir_table_path(d, "matrix.csv", NULL, &err), FP_OK);
+  const char *const bad[] = {"", "sub/x.csv", ".", "..", "a\nb", FP_OUTPUT_MANIFEST};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    p = (char *)1;
+    assert_int_equal(fp_output_dir_path(d, bad[i], &p, &err), FP_ERR_ARG);
+    assert_null(p);
+  }
+  assert_int_equal(fp_output_dir_path(NULL, "x", NULL, &err), FP_ERR_ARG);
+
+  /* the lock belongs to the open handle: a second open is refused */
+  fp_output_dir *again = NULL;
+  assert_int_equal(fp_output_dir_open(fx->dir, &again, &err), FP_ERR_IO);
+  assert_null(again);
+  assert_non_null(strstr(err.message, "in use by another fpentropy run"));
+
+  const char *const written[] = {"study.csv", "study.json", "note.txt", "matrix.csv", "matrix.json"};
+  for (size_t i = 0; i < 5; i++) {
+    path_in(fx, written[i], path, sizeof path);
+    write_text_file(path, "x\n");
+  }
+  assert_int_equal(fp_output_dir_close(&d, &err), FP_OK);
+  assert_null(d);
+  path_in(fx, FP_OUTPUT_MANIFEST, path, sizeof path);
+  assert_file_equals(path, "# files written by the fpentropy run that last used this directory "
+                           "(removed when the next run starts)\n"
+                           "study.json\nstudy.csv\nnote.txt\nmatrix.json\nmatrix.csv\n");
+
+  /* the next run removes every listed file, keeps the others */
+  assert_int_equal(fp_output_dir_open(fx->dir, &d, &err), FP_OK);
+  for (size_t i = 0; i < 5; i++) {
+    path_in(fx, written[i], path, sizeof path);
+    assert_false(exists(path));
+  }
+  assert_true(exists(mine));
+  assert_int_equal(fp_output_dir_close(&d, &err), FP_OK);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -605,6 +666,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_dat_roundtrip, setup, teardown),
       cmocka_unit_test_setup_teardown(test_snapshot_rejects_nonfinite, setup, teardown),
       cmocka_unit_test_setup_teardown(test_snapshot_argument_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_output_dir, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

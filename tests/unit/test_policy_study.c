@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "test_support.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include <fpentropy/problem/case.h>
 #include <fpentropy/balance/gaussian.h>
+#include <fpentropy/io/output.h>
 #include <fpentropy/policy/oracle.h>
 #include <fpentropy/policy/policy.h>
 #include <fpentropy/policy/policy_study.h>
@@ -20,6 +22,41 @@ static const char *const relax =
     "[dynamics]\ndrift = -x\ndiffusion = 1\n"
     "[initial]\ndensity = exp(-(x-2)^2/(2*0.25))\n"
     "[time]\nend = 2\noutputs = 11\nrtol = 1e-10\natol = 1e-16\n";
+
+/* `held` (written through a held fp_output_dir) has the same files as `plain`
+ * (written by path), plus its manifest, which lists every one of them. */
+static void assert_same_files_listed(const char *plain, const char *held)
+{
+  char path[512], line[512];
+  snprintf(path, sizeof path, "%s/%s", held, FP_OUTPUT_MANIFEST);
+  FILE *m = fopen(path, "r");
+  assert_non_null(m);
+  char listed[8192] = "\n";
+  while (fgets(line, sizeof line, m))
+    if (line[0] != '#') strncat(listed, line, sizeof listed - strlen(listed) - 1);
+  fclose(m);
+  size_t n_plain = 0, n_held = 0;
+  DIR *d = opendir(plain);
+  assert_non_null(d);
+  for (struct dirent *e; (e = readdir(d)) != NULL;) {
+    if (e->d_name[0] == '.') continue;
+    n_plain++;
+    char want[300];
+    snprintf(want, sizeof want, "\n%s\n", e->d_name);
+    if (!strstr(listed, want)) fail_msg("%s is not in the manifest of %s", e->d_name, held);
+    snprintf(path, sizeof path, "%s/%s", held, e->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f) fail_msg("%s was not written into the held directory", e->d_name);
+    fclose(f);
+  }
+  closedir(d);
+  d = opendir(held);
+  assert_non_null(d);
+  for (struct dirent *e; (e = readdir(d)) != NULL;) n_held += e->d_name[0] != '.';
+  closedir(d);
+  assert_true(n_plain > 0);
+  assert_int_equal(n_held, n_plain + 1); /* + manifest.txt */
+}
 
 static void collect(const char *text, const char *const *ov, fp_case **c, fp_density_series *s, double **K)
 {
@@ -201,6 +238,15 @@ static void test_study_results_in_memory(void **state)
   while (fgets(line, sizeof line, f)) rows += line[0] == '"';
   fclose(f);
   assert_int_equal(rows, 4);
+  /* the same files into a held directory, each listed in its manifest */
+  char held[] = "/tmp/fp_study_held_XXXXXX";
+  assert_non_null(mkdtemp(held));
+  fp_output_dir *od = NULL;
+  assert_int_equal(fp_output_dir_open(held, &od, &err), FP_OK);
+  assert_int_equal(fp_policy_study_write_dir(st, &s, K, od, &err), FP_OK);
+  assert_int_equal(fp_output_dir_close(&od, &err), FP_OK);
+  assert_same_files_listed(dir, held);
+  assert_int_equal(fp_policy_study_write_dir(st, &s, K, NULL, &err), FP_ERR_ARG);
   fp_policy_study_destroy(&st);
   assert_null(st);
   free(K);
@@ -253,6 +299,13 @@ static void test_sampled_results_in_memory(void **state)
     }
   }
   fclose(f);
+  char held[] = "/tmp/fp_sampled_held_XXXXXX";
+  assert_non_null(mkdtemp(held));
+  fp_output_dir *od = NULL;
+  assert_int_equal(fp_output_dir_open(held, &od, &err), FP_OK);
+  assert_int_equal(fp_policy_sampled_write_dir(r, od, &err), FP_OK);
+  assert_int_equal(fp_output_dir_close(&od, &err), FP_OK);
+  assert_same_files_listed(dir, held);
   fp_policy_sampled_destroy(&r);
   assert_null(r);
   free(K);

@@ -108,6 +108,16 @@ FP_API int fp_output_join(const char *dir, const char *name, char **out, fp_erro
  * else), and starts a new manifest, FP_OUTPUT_MANIFEST, to which
  * fp_output_dir_path() appends every name before its file is created (so a
  * killed run still leaves a list of what it may have written).
+ *
+ * A command that writes files of its own around a PDE run (compare, policy)
+ * opens the directory once, gives the handle to the run
+ * (fp_run_options.held_dir), writes every file of its own under a name from
+ * fp_output_dir_path() or fp_output_dir_table_path(), and closes the handle
+ * at the very end: the lock then covers the whole command and the manifest
+ * lists all its files, so that the next run into the directory removes them.
+ * The lock belongs to the open handle (flock locks are per open file
+ * description): the same process opening the directory a second time is
+ * refused like another run.
  * Returns FP_OK, FP_ERR_ARG, FP_ERR_NOMEM or FP_ERR_IO (locked by another
  * run, cannot create or clean; the message says which). */
 #define FP_OUTPUT_MANIFEST "manifest.txt"
@@ -115,8 +125,21 @@ typedef struct fp_output_dir fp_output_dir; /* opaque */
 FP_API int fp_output_dir_open(const char *path, fp_output_dir **out, fp_error *err);
 
 /* Record `name` in the manifest and set *out = dir + "/" + name (the caller
- * free()s it).  Returns FP_OK, FP_ERR_ARG, FP_ERR_NOMEM or FP_ERR_IO. */
+ * free()s it; out may be NULL to record the name only, for writers that take
+ * the directory and the name, e.g. fp_output_write_matrix() with
+ * fp_output_dir_name()).  `name` must be a plain file name: not empty, no
+ * '/' or newline, not "." or "..", not the manifest itself.  Recording a name
+ * twice is harmless.  Returns FP_OK, FP_ERR_ARG, FP_ERR_NOMEM or FP_ERR_IO. */
 FP_API int fp_output_dir_path(fp_output_dir *d, const char *name, char **out, fp_error *err);
+
+/* fp_output_dir_path() for a CSV table that has a sidecar "<stem>.json"
+ * (fp_output_sidecar_path()): both names are recorded, the sidecar's first;
+ * *out (may be NULL) is the table's path.  Returns as fp_output_dir_path(). */
+FP_API int fp_output_dir_table_path(fp_output_dir *d, const char *name, char **out, fp_error *err);
+
+/* The directory's path as given to fp_output_dir_open() (owned by d; NULL for
+ * NULL). */
+FP_API const char *fp_output_dir_name(const fp_output_dir *d);
 
 /* Close the manifest and release the lock.  Returns FP_OK or FP_ERR_IO when
  * the manifest could not be written completely; *d is always consumed. */

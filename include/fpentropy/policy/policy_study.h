@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <fpentropy/io/output.h>
 #include <fpentropy/problem/case.h>
 #include <fpentropy/policy/oracle.h>
 #include <fpentropy/policy/policy.h>
@@ -103,9 +104,19 @@ FP_API size_t fp_policy_study_pareto(const fp_policy_study *st, const fp_pareto_
 /* Write the study's files into `dir` (created if needed): policy_NN.csv per
  * policy (period,t,signal,decision,mismatch,cumulative_cost), oracle.csv,
  * policy_summary.csv, pareto.csv (when c > 0) and kl_matrix.csv (from s, K:
- * the series the study was run on).  Returns FP_OK, FP_ERR_ARG, FP_ERR_IO. */
+ * the series the study was run on), each with its sidecar "<stem>.json".
+ * By path: no lock is taken and no manifest is kept (see
+ * fp_policy_study_write_dir()).  Returns FP_OK, FP_ERR_ARG, FP_ERR_IO. */
 FP_API int fp_policy_study_write(const fp_policy_study *st, const fp_density_series *s, const double *K,
                           const char *dir, fp_error *err);
+
+/* The same files into an output directory the caller holds
+ * (fp_output_dir_open(), e.g. the one the PDE run of the series wrote into
+ * through fp_run_options.held_dir): every name is recorded in its manifest
+ * before the file is created, so the next run into the directory removes
+ * them.  Returns FP_OK, FP_ERR_ARG, FP_ERR_IO. */
+FP_API int fp_policy_study_write_dir(const fp_policy_study *st, const fp_density_series *s,
+                                     const double *K, fp_output_dir *d, fp_error *err);
 
 /* The summary table `fpentropy policy` prints (one line per schedule).
  * Returns FP_OK, FP_ERR_ARG or FP_ERR_IO. */
@@ -115,7 +126,9 @@ FP_API int fp_policy_study_print(const fp_policy_study *st, FILE *f, fp_error *e
  * fp_policy_study_print.  Run every policy spec on its exact mismatch series and the oracle; write
  * into `dir`: policy_NN.csv per policy (period,t,signal,decision,mismatch,
  * cumulative_cost), oracle.csv, policy_summary.csv, pareto.csv and
- * kl_matrix.csv; print a summary table to `report` (may be NULL).
+ * kl_matrix.csv; print a summary table to `report` (may be NULL).  The files
+ * are written by path (no lock, no manifest); into a held output directory
+ * call the three functions with fp_policy_study_write_dir() instead.
  * Errors: FP_ERR_ARG for a bad spec (before anything is written), I/O. */
 FP_API int fp_policy_study_exact(const fp_density_series *s, const double *K, const char *const *specs,
                           size_t nspecs, const fp_policy_study_options *opt, const char *dir,
@@ -173,12 +186,17 @@ FP_API void fp_policy_sampled_destroy(fp_policy_sampled_result **r);
 FP_API size_t fp_policy_sampled_count(const fp_policy_sampled_result *r);
 FP_API const fp_sampled_row *fp_policy_sampled_row(const fp_policy_sampled_result *r, size_t i);
 
-/* Write policy_sampled.csv (and its sidecar) into `dir`; print the table
+/* Write policy_sampled.csv (and its sidecar) into `dir` (by path: no lock,
+ * no manifest), or into an output directory the caller holds (_write_dir:
+ * both names recorded in its manifest first); print the table
  * `fpentropy policy --particles` shows.  FP_OK, FP_ERR_ARG, FP_ERR_IO. */
 FP_API int fp_policy_sampled_write(const fp_policy_sampled_result *r, const char *dir, fp_error *err);
+FP_API int fp_policy_sampled_write_dir(const fp_policy_sampled_result *r, fp_output_dir *d,
+                                       fp_error *err);
 FP_API int fp_policy_sampled_print(const fp_policy_sampled_result *r, FILE *report, fp_error *err);
 
-/* Run the sampled study above and write policy_sampled.csv into `dir`, with a
+/* Run the sampled study above and write policy_sampled.csv into `dir` (may
+ * be NULL: nothing written; by path, as fp_policy_sampled_write()), with a
  * summary table to `report` (may be NULL).  Errors: FP_ERR_ARG (bad spec or
  * options, checked before anything runs), FP_ERR_INTERRUPTED, and those of
  * the particles, the estimator and the files. */

@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <fpentropy/io/output.h>
 #include <fpentropy/problem/case.h>
 #include <fpentropy/time/run.h>
 #include <fpentropy/core/status.h>
@@ -67,6 +68,7 @@ typedef struct fp_compare_stats {
 /* Run the comparison and keep every replica's estimate (and the PDE's kl
  * series) in *out; files are written only as `run` says (the PDE's own
  * files; write_files = false for none).  Errors as fp_compare_case().
+ * With run->held_dir the PDE writes into that directory and leaves it open.
  * Ownership: fp_compare_result_destroy(). */
 FP_API int fp_compare_run(const fp_case *c, const fp_compare_options *opt, const fp_run_options *run,
                    fp_compare_result **out, fp_error *err);
@@ -101,16 +103,34 @@ FP_API int fp_compare_result_stats(const fp_compare_result *r, size_t e, size_t 
 FP_API void fp_compare_result_summary(const fp_compare_result *r, size_t e, size_t n, double *rmse,
                                double *rate_rmse, double *slope);
 
-/* Write compare.csv, compare_rate.csv and compare_summary.csv into `dir`
- * (created if needed).  Returns FP_OK, FP_ERR_ARG or FP_ERR_IO. */
+/* Write compare.csv, compare_rate.csv and compare_summary.csv (and their
+ * sidecars compare.json, compare_rate.json, compare_summary.json) into `dir`
+ * (created if needed), by path: no lock is taken and no manifest is kept
+ * (see fp_compare_write_dir()).  Returns FP_OK, FP_ERR_ARG or FP_ERR_IO. */
 FP_API int fp_compare_write(const fp_compare_result *r, const char *dir, fp_error *err);
+
+/* The same files into an output directory the caller holds
+ * (fp_output_dir_open()): every name is recorded in its manifest before the
+ * file is created, so the next run into the directory removes them.
+ * Returns FP_OK, FP_ERR_ARG or FP_ERR_IO. */
+FP_API int fp_compare_write_dir(const fp_compare_result *r, fp_output_dir *d, fp_error *err);
 
 /* The summary table `fpentropy compare` prints.  FP_OK, FP_ERR_ARG, FP_ERR_IO. */
 FP_API int fp_compare_print(const fp_compare_result *r, FILE *f, fp_error *err);
 
-/* fp_compare_run + fp_compare_write into `dir` (the PDE's own files too,
- * through `run`) + fp_compare_print to `report` (may be NULL).  Every estimator spec is
- * checked before anything runs.  Errors: FP_ERR_ARG (bad option or spec),
+/* fp_compare_run + fp_compare_write_dir + fp_compare_print to `report` (may
+ * be NULL), all in one output directory held from before the PDE run to the
+ * last table: either run->held_dir (a directory the caller holds; `dir` must
+ * then be NULL, and the caller closes it), or `dir`, which is then opened here
+ * (fp_output_dir_open(): locked, the earlier run's files removed) once every
+ * option has been checked and every estimator tried on the smallest sample
+ * size, so that a usage error removes nothing; it is closed after the last
+ * table (run->output_dir is not used: the PDE's own files go into the same
+ * directory when run->write_files), and a failure after the PDE run completed
+ * is first written into its summary.txt (fp_run_mark_failed()).  A second run
+ * into the directory meanwhile fails at once, and its manifest lists the
+ * tables too.  Errors: FP_ERR_ARG (bad option or spec; both or neither of dir
+ * and run->held_dir), FP_ERR_IO (the directory in use by another run, files),
  * and those of the PDE run, the particles and the estimators. */
 FP_API int fp_compare_case(const fp_case *c, const fp_compare_options *opt, const fp_run_options *run,
                     const char *dir, FILE *report, fp_error *err);

@@ -2,10 +2,12 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * This header contains:
- *   - fp_run_options: output directory override, progress, interruption flag;
+ *   - fp_run_options: output directory override (or a directory the caller
+ *     already holds), progress, interruption flag;
  *   - fp_run_result: what the run measured (for the CLI and for tests);
  *   - fp_run_case(): build the operator, sample the densities, integrate with
- *     CVODE, and write balance.csv, snapshots and summary.txt.
+ *     CVODE, and write balance.csv, snapshots and summary.txt;
+ *   - fp_run_mark_failed(): summary.txt of a command that failed after its run.
  *
  * Files are written atomically (to "<name>.partial", then renamed), so a run
  * that fails or is interrupted never leaves a truncated file that looks
@@ -22,6 +24,7 @@
 #include <stdio.h>
 
 #include <fpentropy/balance/balance.h>
+#include <fpentropy/io/output.h>
 #include <fpentropy/problem/case.h>
 #include <fpentropy/time/solver.h>
 #include <fpentropy/core/status.h>
@@ -58,6 +61,13 @@ typedef struct fp_run_options {
   int (*extra_values)(const double *values, size_t n, double *extra, void *ctx, fp_error *err);
   void (*extra_summary)(FILE *summary, void *ctx);
   void *extra_ctx;
+  /* NULL: the run opens (locks and cleans) the output directory itself
+   * (fp_output_dir_open()) and closes it when it returns.  Else a directory
+   * the caller already holds: the run writes into it (output_dir is then not
+   * used), records its files in its manifest, and leaves it open, so that a
+   * command writing files of its own after the run (compare, policy) keeps
+   * the lock for its whole lifetime.  Not used when write_files is false. */
+  fp_output_dir *held_dir;
 } fp_run_options;
 
 typedef struct fp_run_result {
@@ -95,6 +105,16 @@ typedef struct fp_run_result {
  * FP_ERR_INTERRUPTED when *options->interrupted became non-zero. */
 FP_API int fp_run_case(const fp_case *c, const fp_run_options *options, fp_run_result *result,
                 fp_error *err);
+
+/* For a command that goes on after its run (compare, policy): when it fails
+ * after fp_run_case() completed, rewrite summary.txt in the directory it holds
+ * (d, given to the run as held_dir) so that it does not say "completed": the
+ * status line becomes "status: <fp_strerror(status)> (the command failed after
+ * the run)", followed by "error: <message>".  Call it before closing d (a
+ * directory no longer held may already belong to another run).  No
+ * summary.txt, or one that does not say "completed": left as it is.
+ * Returns FP_OK, FP_ERR_ARG (NULL d), FP_ERR_IO, FP_ERR_NOMEM. */
+FP_API int fp_run_mark_failed(fp_output_dir *d, int status, const char *message, fp_error *err);
 
 /* Sample the initial and reference densities of `c` on its grid and check
  * them (what `fpentropy check` does beyond parsing), without time stepping. */
