@@ -238,13 +238,19 @@ def locked_policy(fp, base, tmp):
     locked_command(fp, base, tmp, "policy")
 
 
-def stale_compare(fp, base, tmp):
-    """Files of compare and policy belong to the run: the next run into the directory removes them."""
-    tiny = tiny_case(base)
+def dir_with_notes(tmp):
+    """An output directory holding a file no run writes (notes.txt), which every run must keep."""
     d = os.path.join(tmp, "out")
     os.makedirs(d)
     with open(os.path.join(d, "notes.txt"), "w") as f:
         f.write("mine\n")
+    return d
+
+
+def stale_compare(fp, base, tmp):
+    """Files of compare and policy belong to the run: the next run into the directory removes them."""
+    tiny = tiny_case(base)
+    d = dir_with_notes(tmp)
     code, _, err = run([fp, "policy", tiny, "-o", d, "-q"])
     check(code == 0, f"policy: exit {code} ({err.strip()[:300]})")
     check_all_listed(d, "policy")
@@ -276,10 +282,7 @@ def stale_compare(fp, base, tmp):
 def stale_policy(fp, base, tmp):
     """A policy rerun with fewer policies and options leaves none of the first run's extra files."""
     tiny = tiny_case(base)
-    d = os.path.join(tmp, "out")
-    os.makedirs(d)
-    with open(os.path.join(d, "notes.txt"), "w") as f:
-        f.write("mine\n")
+    d = dir_with_notes(tmp)
     code, _, err = run([fp, "policy", tiny, "-o", d, "-q", "--particles", "40",
                         "--policy", "threshold:tau=0.1", "--policy", "cusum:h=0.5",
                         "--policy", "calendar:k=2"])
