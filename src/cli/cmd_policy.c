@@ -122,20 +122,19 @@ int cli_policy(const cli_args *a)
   size_t nspecs = collect_specs(a, c, specs, &storage);
   fp_error err;
   fp_error_clear(&err);
-  /* Check every spec before the PDE runs. */
+  /* Check every spec before the PDE runs, and keep its canonical form: it
+   * holds everything read from files (a debt calibration), so the study
+   * needs none of them once the output directory - which may hold them,
+   * from a calibrate run - is cleaned for this run. */
+  fp_policy *checked[MAX_SPECS] = {NULL};
   for (size_t i = 0; i < nspecs && rc == FP_OK; i++) {
-    fp_policy *p = NULL;
-    rc = fp_policy_create(specs[i], &p, &err);
-    fp_policy_destroy(&p);
+    rc = fp_policy_create(specs[i], &checked[i], &err);
+    if (rc == FP_OK) specs[i] = fp_policy_spec(checked[i]);
   }
-  if (rc != FP_OK) {
-    fprintf(stderr, "fpentropy: %s: policy: %s\n", a->case_path, err.message);
-    free(storage);
-    fp_case_destroy(&c);
-    return EXIT_USAGE;
-  }
+  if (rc != FP_OK) fprintf(stderr, "fpentropy: %s: policy: %s\n", a->case_path, err.message);
   fp_policy_sampled_options so_check;
-  if (a->particles && !sampled_options(a, c, &so_check)) { /* before the PDE runs */
+  if (rc != FP_OK || (a->particles && !sampled_options(a, c, &so_check))) { /* before the PDE runs */
+    for (size_t i = 0; i < nspecs; i++) fp_policy_destroy(&checked[i]);
     free(storage);
     fp_case_destroy(&c);
     return EXIT_USAGE;
@@ -172,6 +171,7 @@ int cli_policy(const cli_args *a)
   fp_policy_study_destroy(&st);
   free(K);
   fp_density_series_clear(&series);
+  for (size_t i = 0; i < nspecs; i++) fp_policy_destroy(&checked[i]);
   free(storage);
   fp_case_destroy(&c);
   return cli_exit_code(rc);

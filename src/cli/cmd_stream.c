@@ -208,11 +208,12 @@ int cli_stream_main(int argc, char **argv)
       rc = fp_stream_policy_parse(tok, names[P], NAME_SIZE, specs_buf[P], NAME_SIZE, &err);
   }
   free(storage);
+  /* the canonical specs: they hold what was read from files (a debt
+   * calibration, perhaps in the output directory this run cleans) */
+  static fp_policy *checked[MAX_POLICIES];
   for (size_t q = 0; q < P && rc == FP_OK; q++) {
-    specs[q] = specs_buf[q];
-    fp_policy *pol = NULL;
-    rc = fp_policy_create(specs[q], &pol, &err);
-    fp_policy_destroy(&pol);
+    rc = fp_policy_create(specs_buf[q], &checked[q], &err);
+    if (rc == FP_OK) specs[q] = fp_policy_spec(checked[q]);
   }
   if (rc == FP_OK) {
     fp_estimator *est = NULL;
@@ -221,6 +222,7 @@ int cli_stream_main(int argc, char **argv)
   }
   if (rc != FP_OK) {
     fprintf(stderr, "fpentropy: %s: %s\n", a.case_path, err.message);
+    for (size_t q = 0; q < P; q++) fp_policy_destroy(&checked[q]);
     fp_labels_destroy(&l);
     fp_case_destroy(&c);
     return EXIT_USAGE;
@@ -273,6 +275,7 @@ int cli_stream_main(int argc, char **argv)
            "training_kl_matrix.csv in %s/\n", T, so.seeds, l->batch, dir);
   fp_stream_result_clear(&res);
   free(t), free(p), free(pe), free(kl);
+  for (size_t q = 0; q < P; q++) fp_policy_destroy(&checked[q]);
   fp_labels_destroy(&l);
   fp_case_destroy(&c);
   return cli_exit_code(rc);

@@ -319,6 +319,11 @@ static int debt_init(void *state, fp_policy_values *v, fp_error *err)
         v->set[DEBT_MU0 + i] = true;
       }
     s->em = file;
+    /* The canonical spec carries the emissions themselves, not the path:
+     * it then rebuilds the policy without the file, which a later run
+     * into the same output directory may have removed (it is in the
+     * calibration run's manifest). */
+    v->set[DEBT_CALIBRATION] = false;
   }
   char missing[64] = "";
   for (int i = DEBT_MU0; i <= DEBT_SIGMA1; i++)

@@ -313,6 +313,27 @@ def stale_policy(fp, base, tmp):
     check({"pe_matrix.csv", "loss_summary.csv", "alpha_sweep.csv", "auc.csv"} <= names,
           f"--objective loss wrote its tables ({sorted(names)})")
     check_all_listed(d, "policy --objective loss")
+    # calibrate, then policy into the same directory with that calibration (the workflow
+    # calibrate prints): the file is calibrate's, so the policy run removes it, but only after
+    # reading it - the policy's spec in the tables carries the emissions themselves
+    moving = os.path.join(cases_dir(base), "ou1d_moving_mean.ini")
+    code, _, err = run([fp, "calibrate", moving, "-o", d, "-q", "--set", "output.snapshots=0"])
+    check(code == 0, f"calibrate: exit {code} ({err.strip()[:300]})")
+    cal = os.path.join(d, "debt_calibration.txt")
+    check(os.path.exists(cal), "calibrate wrote debt_calibration.txt")
+    for extra in ([], ["--particles", "200", "--replicas", "2"]):
+        if not os.path.exists(cal):
+            code, _, err = run([fp, "calibrate", moving, "-o", d, "-q", "--set", "output.snapshots=0"])
+        code, _, err = run([fp, "policy", moving, "-o", d, "-q", "--set", "output.snapshots=0",
+                            "--policy", f"debt:kappa=1,calibration={cal}"] + extra)
+        check(code == 0, f"policy with the calibration in its own directory {extra}: exit {code} "
+                         f"({err.strip()[:300]})")
+        with open(os.path.join(d, "policy_summary.csv")) as f:
+            text = f.read()
+        check("mu0=" in text and "calibration=" not in text,
+              "the policy's spec holds the calibrated emissions, not the path")
+        check(not os.path.exists(cal), "the calibration file went with calibrate's run")
+        check_all_listed(d, "policy after calibrate")
 
 
 def killed(fp, base, tmp):
