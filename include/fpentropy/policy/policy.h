@@ -202,7 +202,9 @@ FP_API void fp_policy_last(const fp_policy *p, double *statistic, double *thresh
 /* The canonical spec: the type name and every parameter in table order with
  * its resolved value (defaults filled in, reals in the shortest form that
  * reads back exactly), e.g. "cusum:k_ref=0,h=2,signal=auto".  Feeding it to
- * fp_policy_create() gives an identical policy.  Owned by p. */
+ * fp_policy_create() gives an identical policy.  A debt policy's calibration
+ * file is not in it: the emissions read from the file are, so the spec
+ * needs no file.  Owned by p. */
 FP_API const char *fp_policy_spec(const fp_policy *p);
 
 /* The type name and descriptor of p. */
