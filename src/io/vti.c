@@ -15,7 +15,11 @@
 #endif
 
 /* Uncompressed bytes per zlib block: VTK's own default is 32 KiB; larger
- * blocks compress slightly better and any size is allowed by the format. */
+ * blocks compress slightly better and any size is allowed by the format.
+ * Compression level 1 (Z_BEST_SPEED): on the fields of ou2d_rotating at
+ * 352^2 it gave files of the same size as the default level 6 (doubles
+ * compress little beyond their zero bytes) in 0.54 s instead of 0.70 s for
+ * five snapshots. */
 #define VTI_BLOCK ((size_t)1 << 16)
 
 bool fp_output_vti_compressed(void)
@@ -61,7 +65,7 @@ static int encode(const unsigned char *raw, size_t n, vti_array *out, fp_error *
   for (size_t b = 0; b < nblocks; b++) {
     uLongf csize = (uLongf)(bound - pos);
     size_t len = b + 1 == nblocks ? last : VTI_BLOCK;
-    if (compress2(buf + pos, &csize, raw + b * VTI_BLOCK, (uLong)len, Z_DEFAULT_COMPRESSION) != Z_OK) {
+    if (compress2(buf + pos, &csize, raw + b * VTI_BLOCK, (uLong)len, Z_BEST_SPEED) != Z_OK) {
       free(buf);
       return fp_fail(err, FP_ERR_NOMEM, "vti: zlib compression failed");
     }
