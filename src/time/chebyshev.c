@@ -35,6 +35,9 @@ int fp_cheb_terms_bound(double z) { return (int)ceil(sqrt(80.0 * z)) + 40; }
 
 int fp_cheb_coefficients(double z, double tol, double *c, int cap, double *tail_out)
 {
+  /* below 1e-6 the recurrence's 2k / z would overflow for tiny z; such
+   * short steps are the Krylov step's (its caller falls back) */
+  if (!(z >= 1e-6) || !isfinite(z) || !(tol > 0.0) || cap < 2) return -1;
   int N = fp_cheb_terms_bound(z);
   if (N >= cap) N = cap - 1;
   /* I_{k-1}(z) = (2k / z) I_k(z) + I_{k+1}(z), downwards from an arbitrary

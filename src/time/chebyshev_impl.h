@@ -33,7 +33,8 @@ double fp_cheb_spectral_bound(const fp_operator *op);
 /* c[0..K] = e^{-z} I_k(z) for the smallest K with 2 sum_{k>K} c_k <= tol
  * (Miller's backward recurrence, normalised by c_0 + 2 sum c_k = 1), and
  * *tail = that tail.  Returns K, or -1 when more than cap - 1 terms would be
- * needed. */
+ * needed, or when z < 1e-6 (a step that short is left to the caller's
+ * other method) or the arguments are not usable. */
 int fp_cheb_coefficients(double z, double tol, double *c, int cap, double *tail);
 
 /* The terms of fp_cheb_coefficients for z, tol: an upper bound on K before

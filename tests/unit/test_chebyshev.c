@@ -59,6 +59,13 @@ static void test_coefficients(void **state)
       free(c);
       free(ref);
     }
+  /* refused: z too small for the recurrence, not finite, a bad tolerance */
+  double c[64], tail;
+  assert_int_equal(fp_cheb_coefficients(1e-300, 1e-10, c, 64, &tail), -1);
+  assert_int_equal(fp_cheb_coefficients(INFINITY, 1e-10, c, 64, &tail), -1);
+  assert_int_equal(fp_cheb_coefficients(NAN, 1e-10, c, 64, &tail), -1);
+  assert_int_equal(fp_cheb_coefficients(1.0, NAN, c, 64, &tail), -1);
+  assert_int_equal(fp_cheb_coefficients(1e4, 1e-10, c, 64, &tail), -1); /* needs > 63 terms */
 }
 
 static const char *const ou1d =
