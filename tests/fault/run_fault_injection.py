@@ -23,6 +23,10 @@ import subprocess
 import sys
 import tempfile
 
+# summary.txt's status line, read as the reliability tests read it
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from check_reliability import summary_status  # noqa: E402
+
 COMMANDS = {
     "run": [],
     "verify": [],
@@ -30,17 +34,6 @@ COMMANDS = {
     "compare": [],
     "policy": [],
 }
-
-
-def summary_status(d):
-    try:
-        with open(os.path.join(d, "summary.txt")) as f:
-            for line in f:
-                if line.startswith("status:"):
-                    return line.split(":", 1)[1].strip()
-    except FileNotFoundError:
-        return None
-    return ""
 
 
 def main():
