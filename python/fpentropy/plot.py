@@ -57,6 +57,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     sys.exit(f"fpentropy-plot: error: {exc} (numpy and matplotlib are needed; "
              f"Debian: apt install python3-numpy python3-matplotlib)")
 
+from .readers import dat_header  # noqa: E402
+
 PROG = "fpentropy-plot"
 MAX_FIELD_SNAPSHOTS = 6   # snapshots shown side by side in the 2D/3D figures
 ARROWS = 20               # about ARROWS x ARROWS current arrows per panel
@@ -164,18 +166,7 @@ def snapshot_list(run_dir):
 
 def read_snapshot(path):
     """snapshot_NNNN.dat -> (dict column -> array, t from the header or None)."""
-    names, t = None, None
-    with open(path) as f:
-        for line in f:
-            if not line.startswith("#"):
-                if line.strip():
-                    break
-                continue
-            if names is None:
-                names = line[1:].split()
-            m = re.search(r"\bt=(\S+)", line)
-            if m:
-                t = float(m.group(1))
+    names, t = dat_header(path)
     if not names or "p" not in names:
         raise PlotError("the first header line does not name the columns")
     with warnings.catch_warnings():  # an empty file is reported below, not by numpy

@@ -156,7 +156,9 @@ class Snapshot(dict):
         self.t = t
 
 
-def _dat(path):
+def dat_header(path):
+    """The '#' header of a snapshot .dat -> (column names from its first line or None, the
+    time t from a 't=' / 't = ' in it or None)."""
     names, t = None, None
     with open(path) as f:
         for line in f:
@@ -169,6 +171,11 @@ def _dat(path):
             m = re.search(r"\bt\s*=\s*(\S+)", line)
             if m and t is None:
                 t = float(m.group(1).rstrip(","))
+    return names, t
+
+
+def _dat(path):
+    names, t = dat_header(path)
     values = np.loadtxt(path, comments="#", ndmin=2)
     dim = sum(1 for n in names if n in ("x", "y", "z"))
     axes = [np.unique(values[:, a]) for a in range(dim)]
