@@ -36,6 +36,16 @@ def read_csv(path):
         return list(csv.DictReader(line for line in f if not line.startswith("#")))
 
 
+def write_csv(path, rows, comment=None):
+    """rows (list of dicts with the same keys) -> a CSV table; comment: a leading '#' line."""
+    with open(path, "w", newline="") as f:
+        if comment:
+            f.write(f"# {comment}\n")
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
 def run_case(exe, case, sets, out):
     """fpentropy run cases/<case>.ini -o out --set ...; returns (balance, summary, wall seconds).
     Raises RuntimeError with the command and its message on failure."""

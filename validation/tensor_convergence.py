@@ -26,7 +26,6 @@ tensor_convergence.png. Exit status 1 if an assertion fails, 2 if a run fails.
     /usr/bin/python3 validation/tensor_convergence.py [--fpentropy build/fpentropy] [--quick]
 """
 import argparse
-import csv
 import math
 import shutil
 import subprocess
@@ -37,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fpdata import find_exe, read_balance, read_summary
+from fpdata import find_exe, read_balance, read_summary, write_csv  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "validation" / "results"
@@ -170,24 +169,15 @@ def main():
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    with open(results / "tensor_convergence.csv", "w", newline="") as f:
-        f.write("# validation/tensor_convergence.py: error = max over outputs |x - x_exact|; "
-                "order = log(e_coarse/e_fine)/log(n_fine/n_coarse)\n")
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    with open(results / "tensor_checks.csv", "w", newline="") as f:
-        f.write("# validation/tensor_convergence.py: per grid, both references (case q_ref and "
-                "stationary); residuals relative to the summed magnitude of the terms\n")
-        w = csv.DictWriter(f, fieldnames=list(checks[0]))
-        w.writeheader()
-        w.writerows(checks)
-    with open(results / "tensor_cost.csv", "w", newline="") as f:
-        f.write("# validation/tensor_convergence.py: finest grid, full tensor vs the same case with "
-                "D_ij = 0 (i != j); one run each on a shared machine: noisy\n")
-        w = csv.DictWriter(f, fieldnames=list(cost[0]))
-        w.writeheader()
-        w.writerows(cost)
+    write_csv(results / "tensor_convergence.csv", rows,
+              "validation/tensor_convergence.py: error = max over outputs |x - x_exact|; "
+              "order = log(e_coarse/e_fine)/log(n_fine/n_coarse)")
+    write_csv(results / "tensor_checks.csv", checks,
+              "validation/tensor_convergence.py: per grid, both references (case q_ref and "
+              "stationary); residuals relative to the summed magnitude of the terms")
+    write_csv(results / "tensor_cost.csv", cost,
+              "validation/tensor_convergence.py: finest grid, full tensor vs the same case with "
+              "D_ij = 0 (i != j); one run each on a shared machine: noisy")
 
     print("\ncase                      quantity      error at the two finest grids     order")
     for case, _, _ in studies:
