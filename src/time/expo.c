@@ -57,6 +57,7 @@ int fp_expo_create(fp_operator *op, double t0, const double *p0, const fp_expo_o
   e->opt = *opt;
   e->n = fp_operator_grid(op)->ncells;
   e->t = t0;
+  e->rho = e->stats.spectral_bound = opt->spectral_bound > 0.0 ? opt->spectral_bound : 0.0;
   e->p = malloc(e->n * sizeof *e->p);
   e->w = malloc(e->n * sizeof *e->w);
   e->V = malloc((size_t)(MMAX + 1) * e->n * sizeof *e->V);

@@ -36,6 +36,7 @@ typedef struct fp_expo_options {
   long max_steps;                     /* between two output times */
   bool nonnegative;                   /* reject steps with values below -atol */
   bool conserving;                    /* restore the mass after each step */
+  double spectral_bound;              /* of L (fp_cheb_spectral_bound), 0: computed when needed */
   volatile sig_atomic_t *interrupted; /* may be NULL */
 } fp_expo_options;
 

@@ -445,13 +445,11 @@ static int try_split(run_context *r, fp_run_result *res, fp_error *err)
   fp_error se;
   fp_error_clear(&se);
   int rc = fp_operator_assemble(r->op, 0.0, &se);
-  /* the same solve update_split makes (GMRES with the FFT preconditioner on
-   * large 2D/3D grids, KLU otherwise), from the same hint */
-  const double *hint = !fp_operator_time_dependent(r->op) && r->ref.q ? r->ref.q : r->ref.p0;
+  /* the first output's solve, made here (for time-independent fields it
+   * is the only one) */
   struct timespec phase;
   clock_gettime(CLOCK_MONOTONIC, &phase);
-  if (rc == FP_OK)
-    rc = fp_stationary_solve_auto(r->op, hint, r->p_ss, &r->stationary_residual, &r->stationary_method, &se);
+  if (rc == FP_OK) rc = update_split(r, r->ref.p0, &se);
   /* an output cost: reported with the output phase, not the setup */
   res->stationary_seconds += seconds_since(&phase);
   if (rc == FP_OK) return FP_OK;

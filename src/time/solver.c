@@ -298,9 +298,13 @@ double fp_solver_auto_rtol(const fp_grid *g, const double *p0)
 
 double fp_solver_rtol(const fp_solver *s) { return s->rtol; }
 
-fp_integrator_kind fp_solver_choose_integrator(const fp_operator *op, fp_integrator_kind asked,
-                                               double span)
+/* The choice of fp_solver_choose_integrator; *rho is the spectral bound when
+ * it was computed for the choice, else 0 (the exponential integrator then
+ * computes it itself). */
+static fp_integrator_kind choose_integrator(const fp_operator *op, fp_integrator_kind asked,
+                                           double span, double *rho)
 {
+  *rho = 0.0;
   if (asked != FP_INTEGRATOR_AUTO) return asked;
   if (fp_operator_time_dependent(op) || !(span > 0.0)) return FP_INTEGRATOR_CVODE;
   /* The Chebyshev steps cost ~ sqrt(rho span) operator applications per
@@ -308,8 +312,15 @@ fp_integrator_kind fp_solver_choose_integrator(const fp_operator *op, fp_integra
    * preconditioner takes a number of steps nearly independent of the grid:
    * the exponential integrator wins below a measured rho span
    * (tools/bench_defaults.py, docs/scheme.md). */
-  double z = 0.5 * fp_cheb_spectral_bound(op) * span;
-  return z <= FP_EXPO_AUTO_MAX_Z ? FP_INTEGRATOR_EXPONENTIAL : FP_INTEGRATOR_CVODE;
+  *rho = fp_cheb_spectral_bound(op);
+  return 0.5 * *rho * span <= FP_EXPO_AUTO_MAX_Z ? FP_INTEGRATOR_EXPONENTIAL : FP_INTEGRATOR_CVODE;
+}
+
+fp_integrator_kind fp_solver_choose_integrator(const fp_operator *op, fp_integrator_kind asked,
+                                               double span)
+{
+  double rho;
+  return choose_integrator(op, asked, span, &rho);
 }
 
 fp_integrator_kind fp_solver_integrator(const fp_solver *s) { return s->integrator; }
@@ -324,7 +335,7 @@ const char *fp_integrator_name(fp_integrator_kind k)
 }
 
 static int create_exponential(fp_solver *s, const double *p0, double t0,
-                              const fp_solver_options *opt, fp_error *err)
+                              const fp_solver_options *opt, double rho, fp_error *err)
 {
   const fp_grid *g = fp_operator_grid(s->op);
   bool conserving = true;
@@ -334,6 +345,7 @@ static int create_exponential(fp_solver *s, const double *p0, double t0,
                         .max_steps = opt->max_steps,
                         .nonnegative = opt->nonnegative,
                         .conserving = conserving,
+                        .spectral_bound = rho,
                         .interrupted = opt->interrupted};
   return fp_expo_create(s->op, t0, p0, &eo, &s->expo, err);
 }
@@ -378,10 +390,11 @@ int fp_solver_create(fp_operator *op, double t0, const double *p0, const fp_solv
   }
   s->rtol_auto = opt->rtol == FP_RTOL_AUTO;
   s->rtol = s->rtol_auto ? fp_solver_auto_rtol(g, p0) : opt->rtol;
-  s->integrator = fp_solver_choose_integrator(op, opt->integrator, opt->stop_time - t0);
+  double rho = 0.0;
+  s->integrator = choose_integrator(op, opt->integrator, opt->stop_time - t0, &rho);
   s->nonnegative = opt->nonnegative;
   if (s->integrator == FP_INTEGRATOR_EXPONENTIAL) {
-    rc = create_exponential(s, p0, t0, opt, err);
+    rc = create_exponential(s, p0, t0, opt, rho, err);
     if (rc != FP_OK) goto fail;
     *out = s;
     return FP_OK;
