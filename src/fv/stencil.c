@@ -4,14 +4,19 @@
 #include "fv/stencil_impl.h"
 
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/error_impl.h"
+#include "core/simd_impl.h"
 
 struct fp_stencil {
   fp_grid grid;
   double *A[FP_MAX_DIM], *B[FP_MAX_DIM]; /* face above each cell: F = A p_c + B p_up */
   double *W[FP_MAX_DIM];                 /* absorbing lower wall: F = W p_c (NULL otherwise) */
+  bool scaled;                           /* coefficients hold the factor a / h_k */
 };
 
 void fp_stencil_destroy(fp_stencil **sp)
@@ -46,6 +51,22 @@ int fp_stencil_create(const fp_grid *g, fp_stencil **out, fp_error *err)
   return FP_OK;
 }
 
+int fp_stencil_create_scaled(const fp_stencil *s, double a, fp_stencil **out, fp_error *err)
+{
+  int rc = fp_stencil_create(&s->grid, out, err);
+  if (rc != FP_OK) return rc;
+  fp_stencil *t = *out;
+  const size_t n = s->grid.ncells;
+  for (int k = 0; k < s->grid.dim; k++) {
+    const double f = a / s->grid.h[k];
+    for (size_t c = 0; c < n; c++) t->A[k][c] = f * s->A[k][c], t->B[k][c] = f * s->B[k][c];
+    if (s->W[k])
+      for (size_t c = 0; c < n; c++) t->W[k][c] = f * s->W[k][c];
+  }
+  t->scaled = true;
+  return FP_OK;
+}
+
 void fp_stencil_update(fp_stencil *s, const fp_face_view *faces)
 {
   for (size_t f = 0; f < faces->count; f++) {
@@ -61,6 +82,12 @@ void fp_stencil_update(fp_stencil *s, const fp_face_view *faces)
     }
   }
 }
+
+/* A flux difference per unit volume: divided by h_k, unless the
+ * coefficients already carry 1 / h_k (a scaled stencil, where the loops are
+ * then free of divisions).  `scaled` is a constant in every caller, so each
+ * inlined copy keeps one branch. */
+static FP_INLINE_HOT double per_h(double x, double h, bool scaled) { return scaled ? x : x / h; }
 
 /* Flux through the face above cell c (position a along axis k). */
 static double flux_above(const fp_stencil *s, int k, size_t c, size_t a, const double *p)
@@ -91,7 +118,8 @@ static double flux_below(const fp_stencil *s, int k, size_t c, size_t a, const d
 
 /* Contribution of axis k (k > 0) to the row of cells c0 .. c0 + n0 - 1
  * (position a along k), added to o[0 .. n0). */
-static void row_axis(const fp_stencil *s, int k, size_t c0, size_t a, const double *p, double *o)
+static FP_INLINE_HOT void row_axis(const fp_stencil *s, int k, size_t c0, size_t a, const double *p,
+                            double *o, bool scaled)
 {
   const fp_grid *g = &s->grid;
   const size_t n0 = g->n[0], st = g->stride[k], n = g->n[k];
@@ -102,19 +130,20 @@ static void row_axis(const fp_stencil *s, int k, size_t c0, size_t a, const doub
     for (size_t m = 0; m < n0; m++) {
       double in = Ad[m] * pd[m] + Bd[m] * pc[m];
       double outf = A[m] * pc[m] + B[m] * pu[m];
-      o[m] += (in - outf) / h;
+      o[m] += per_h(in - outf, h, scaled);
     }
     return;
   }
   for (size_t m = 0; m < n0; m++) {
     size_t c = c0 + m;
-    o[m] += (flux_below(s, k, c, a, p) - flux_above(s, k, c, a, p)) / h;
+    o[m] += per_h(flux_below(s, k, c, a, p) - flux_above(s, k, c, a, p), h, scaled);
   }
 }
 
 /* (L p) on the row of cells c0 .. c0 + n0 - 1 (positions i1, i2 along the
  * other axes), into o[0 .. n0). */
-static void row(const fp_stencil *s, size_t c0, size_t i1, size_t i2, const double *p, double *o)
+static FP_INLINE_HOT void row(const fp_stencil *s, size_t c0, size_t i1, size_t i2, const double *p,
+                       double *o, bool scaled)
 {
   const fp_grid *g = &s->grid;
   const size_t n0 = g->n[0];
@@ -125,44 +154,104 @@ static void row(const fp_stencil *s, size_t c0, size_t i1, size_t i2, const doub
   for (size_t m = 1; m + 1 < n0; m++) {
     double in = A[m - 1] * pr[m - 1] + B[m - 1] * pr[m];
     double out = A[m] * pr[m] + B[m] * pr[m + 1];
-    o[m] = (in - out) / h0;
+    o[m] = per_h(in - out, h0, scaled);
   }
-  o[0] = (flux_below(s, 0, c0, 0, p) - flux_above(s, 0, c0, 0, p)) / h0;
+  o[0] = per_h(flux_below(s, 0, c0, 0, p) - flux_above(s, 0, c0, 0, p), h0, scaled);
   if (n0 > 1)
-    o[n0 - 1] = (flux_below(s, 0, c0 + n0 - 1, n0 - 1, p) - flux_above(s, 0, c0 + n0 - 1, n0 - 1, p)) / h0;
-  if (g->dim > 1) row_axis(s, 1, c0, i1, p, o);
-  if (g->dim > 2) row_axis(s, 2, c0, i2, p, o);
+    o[n0 - 1] = per_h(flux_below(s, 0, c0 + n0 - 1, n0 - 1, p) -
+                          flux_above(s, 0, c0 + n0 - 1, n0 - 1, p),
+                      h0, scaled);
+  if (g->dim > 1) row_axis(s, 1, c0, i1, p, o, scaled);
+  if (g->dim > 2) row_axis(s, 2, c0, i2, p, o, scaled);
 }
 
-void fp_stencil_apply(const fp_stencil *s, const double *p, double *dpdt)
+static FP_TARGET_CLONES void apply_rows(const fp_stencil *s, const double *p, double *dpdt)
 {
   const fp_grid *g = &s->grid;
   for (size_t i2 = 0; i2 < g->n[2]; i2++)
     for (size_t i1 = 0; i1 < g->n[1]; i1++) {
       size_t c0 = i2 * g->stride[2] + i1 * g->stride[1];
-      row(s, c0, i1, i2, p, dpdt + c0);
+      row(s, c0, i1, i2, p, dpdt + c0, false);
     }
 }
 
-double fp_stencil_recurrence(const fp_stencil *s, const double *p, double a, double c, double *prev,
-                             double *acc, double *scratch)
+/* |x| as the bits of a non-negative double: their order as unsigned
+ * integers is the order of the values, and a NaN's bits are above
+ * infinity's, so an integer max reduction (which vectorises, where the
+ * floating-point one does not without -ffast-math) finds the largest |x| and
+ * lets a NaN through. */
+static FP_INLINE_HOT uint64_t abs_bits(double x)
+{
+  uint64_t u;
+  memcpy(&u, &x, sizeof u);
+  return u & ~((uint64_t)1 << 63);
+}
+
+static FP_INLINE_HOT double from_bits(uint64_t u)
+{
+  double x;
+  memcpy(&x, &u, sizeof x);
+  return x;
+}
+
+/* max(a, b), NaN if either is */
+static FP_INLINE_HOT double max_nan(double a, double b) { return (a > b || isnan(a)) ? a : b; }
+
+/* old_m = Lp_m + 2 src_m - old_m, acc_m += c old_m (with acc), for m < n;
+ * returns max |old_m| (NaN if one is).  The arrays do not overlap. */
+static FP_INLINE_HOT double combine(size_t n, const double *restrict Lp, const double *restrict src,
+                             double *restrict old, double c, double *restrict acc)
+{
+  uint64_t vmax = 0;
+  if (acc) {
+    for (size_t m = 0; m < n; m++) {
+      double v = Lp[m] + 2.0 * src[m] - old[m];
+      old[m] = v;
+      acc[m] += c * v;
+      uint64_t av = abs_bits(v);
+      vmax = av > vmax ? av : vmax;
+    }
+  } else {
+    for (size_t m = 0; m < n; m++) {
+      double v = Lp[m] + 2.0 * src[m] - old[m];
+      old[m] = v;
+      uint64_t av = abs_bits(v);
+      vmax = av > vmax ? av : vmax;
+    }
+  }
+  return from_bits(vmax);
+}
+
+/* One recurrence level on the row at c0: old = a L src + 2 src - old (old
+ * holds the level before src and receives the new one), and acc += c old
+ * there when acc is given.  Returns max |new level|. */
+static FP_INLINE_HOT double level_row(const fp_stencil *s, size_t c0, size_t i1, size_t i2,
+                               const double *src, double *old, double c, double *acc,
+                               double *scratch)
+{
+  row(s, c0, i1, i2, src, scratch, true); /* the row of a L src stays in cache */
+  return combine(s->grid.n[0], scratch, src + c0, old + c0, c, acc ? acc + c0 : NULL);
+}
+
+static FP_TARGET_CLONES double recurrence_rows(const fp_stencil *s, const double *p, double c,
+                                               double *prev, double *acc, double *scratch)
 {
   const fp_grid *g = &s->grid;
-  const size_t n0 = g->n[0];
   double vmax = 0.0;
   for (size_t i2 = 0; i2 < g->n[2]; i2++)
     for (size_t i1 = 0; i1 < g->n[1]; i1++) {
       size_t c0 = i2 * g->stride[2] + i1 * g->stride[1];
-      row(s, c0, i1, i2, p, scratch); /* the row of L p stays in cache */
-      const double *pr = p + c0;
-      double *pv = prev + c0, *ac = acc + c0;
-      for (size_t m = 0; m < n0; m++) {
-        double v = a * scratch[m] + 2.0 * pr[m] - pv[m];
-        pv[m] = v;
-        ac[m] += c * v;
-        double av = fabs(v);
-        vmax = av > vmax ? av : vmax;
-      }
+      vmax = max_nan(vmax, level_row(s, c0, i1, i2, p, prev, c, acc, scratch));
     }
   return vmax;
+}
+
+/* (the cloned functions are static: GCC exports the dispatcher of a
+ * non-static clone whatever its visibility) */
+void fp_stencil_apply(const fp_stencil *s, const double *p, double *dpdt) { apply_rows(s, p, dpdt); }
+
+double fp_stencil_recurrence(const fp_stencil *s, const double *p, double c, double *prev,
+                             double *acc, double *scratch)
+{
+  return recurrence_rows(s, p, c, prev, acc, scratch);
 }

@@ -29,13 +29,19 @@ void fp_stencil_update(fp_stencil *s, const fp_face_view *faces);
 /* dpdt = L p; p and dpdt must not overlap. */
 void fp_stencil_apply(const fp_stencil *s, const double *p, double *dpdt);
 
+/* A copy of s for a L (a > 0): its coefficients carry a / h_k, so that
+ * applying it needs no division.  Its results differ from a times
+ * fp_stencil_apply's by rounding only. */
+int fp_stencil_create_scaled(const fp_stencil *s, double a, fp_stencil **out, fp_error *err);
+
 /* One step of the three-term recurrence of a Chebyshev series on L, in one
- * pass over memory (the row of L p stays in cache): for every cell
- *     v = a (L p)_i + 2 p_i - prev_i,   prev_i = v,   acc_i += c v,
- * with (L p)_i bit for bit as fp_stencil_apply computes it.  scratch holds
- * n[0] values.  Returns max |v|. */
-double fp_stencil_recurrence(const fp_stencil *s, const double *p, double a, double c, double *prev,
+ * pass over memory (the row of a L p stays in cache): with `scaled` made by
+ * fp_stencil_create_scaled(s, a, ...), for every cell
+ *     v = (a L p)_i + 2 p_i - prev_i,   prev_i = v,   acc_i += c v.
+ * scratch holds n[0] values.  Returns max |v|. */
+double fp_stencil_recurrence(const fp_stencil *scaled, const double *p, double c, double *prev,
                              double *acc, double *scratch);
+
 
 /* The operator's stencil (operator.c), NULL when it has none (full tensors). */
 const fp_stencil *fp_operator_stencil(const fp_operator *op);

@@ -72,6 +72,10 @@ int fp_cheb_coefficients(double z, double tol, double *c, int cap, double *tail_
   return K;
 }
 
+/* max(a, b), NaN if either is: a NaN met in the series must fail the
+ * caller's error test */
+static inline double max_nan(double a, double b) { return (a > b || isnan(a)) ? a : b; }
+
 static double max_abs(const double *x, size_t n)
 {
   double m = 0.0;
@@ -79,8 +83,15 @@ static double max_abs(const double *x, size_t n)
   return m;
 }
 
-double fp_cheb_apply(fp_operator *op, double rho, const double *c, int K, const double *p,
-                     double *out, double *work, size_t n)
+int fp_cheb_stencil_create(const fp_operator *op, double rho, fp_stencil **out, fp_error *err)
+{
+  *out = NULL;
+  const fp_stencil *st = fp_operator_stencil(op);
+  return st ? fp_stencil_create_scaled(st, 4.0 / rho, out, err) : FP_OK;
+}
+
+double fp_cheb_apply(fp_operator *op, const fp_stencil *scaled, double rho, const double *c, int K,
+                     const double *p, double *out, double *work, size_t n)
 {
   double *prev = work, *cur = work + n, *Lv = work + 2 * n;
   const double a = 2.0 / rho;
@@ -96,18 +107,17 @@ double fp_cheb_apply(fp_operator *op, double rho, const double *c, int K, const 
     out[i] += 2.0 * c[1] * cur[i];
     m = fabs(cur[i]) > m ? fabs(cur[i]) : m;
   }
-  growth = fmax(growth, m);
+  growth = max_nan(growth, m);
   /* T_{k+1}(A) p = 2 A T_k(A) p - T_{k-1}(A) p, written over T_{k-1}:
    * 2 A v = (4 / rho) L v + 2 v */
-  const fp_stencil *st = fp_operator_stencil(op);
-  for (int k = 1; k < K && st; k++) {
-    m = fp_stencil_recurrence(st, cur, 2.0 * a, 2.0 * c[k + 1], prev, out, Lv);
-    growth = fmax(growth, m);
+  for (int k = 1; k < K && scaled; k++) {
+    m = fp_stencil_recurrence(scaled, cur, 2.0 * c[k + 1], prev, out, Lv);
+    growth = max_nan(growth, m);
     double *t = prev;
     prev = cur;
     cur = t;
   }
-  for (int k = 1; k < K && !st; k++) {
+  for (int k = 1; k < K && !scaled; k++) {
     fp_operator_apply(op, cur, Lv);
     const double two_a = 2.0 * a, ck = 2.0 * c[k + 1];
     m = 0.0;
@@ -117,7 +127,7 @@ double fp_cheb_apply(fp_operator *op, double rho, const double *c, int K, const 
       out[i] += ck * v;
       m = fabs(v) > m ? fabs(v) : m;
     }
-    growth = fmax(growth, m);
+    growth = max_nan(growth, m);
     double *t = prev;
     prev = cur;
     cur = t;

@@ -27,6 +27,8 @@
 
 #include <fpentropy/fv/operator.h>
 
+#include "fv/stencil_impl.h"
+
 /* The largest column sum of |L| for the operator's current matrix. */
 double fp_cheb_spectral_bound(const fp_operator *op);
 
@@ -41,9 +43,16 @@ int fp_cheb_coefficients(double z, double tol, double *c, int cap, double *tail)
  * the coefficients are computed (for sizing c). */
 int fp_cheb_terms_bound(double z);
 
-/* out = sum_{k<=K} (k ? 2 : 1) c_k T_k(A) p, A = (2/rho) L + I; work holds
- * 3 n values.  Returns the largest max-norm of the T_k(A) p met (k <= K). */
-double fp_cheb_apply(fp_operator *op, double rho, const double *c, int K, const double *p,
-                     double *out, double *work, size_t n);
+/* The stencil of (4 / rho) L for the recurrence's 2 A v = (4 / rho) L v +
+ * 2 v (fp_stencil_create_scaled), or *out = NULL where the operator has no
+ * stencil (full tensors).  Ownership: fp_stencil_destroy(). */
+int fp_cheb_stencil_create(const fp_operator *op, double rho, fp_stencil **out, fp_error *err);
+
+/* out = sum_{k<=K} (k ? 2 : 1) c_k T_k(A) p, A = (2/rho) L + I; `scaled`
+ * from fp_cheb_stencil_create(op, rho) (the fused recurrence) or NULL (the
+ * operator's own apply); work holds 3 n values.  Returns the largest
+ * max-norm of the T_k(A) p met (k <= K). */
+double fp_cheb_apply(fp_operator *op, const fp_stencil *scaled, double rho, const double *c, int K,
+                     const double *p, double *out, double *work, size_t n);
 
 #endif /* FPENTROPY_CHEBYSHEV_IMPL_H */

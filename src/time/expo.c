@@ -27,6 +27,7 @@ struct fp_expo {
   double *V;          /* (MMAX + 1) x n basis */
   double H[MMAX + 1][MMAX];
   double rho;         /* spectral bound of L for the Chebyshev steps; 0 until known */
+  fp_stencil *scaled; /* (4 / rho) L for the recurrence, once rho is known */
   double *coef;       /* Chebyshev coefficients, coef_cap of them */
   int coef_cap;
   fp_expo_stats stats;
@@ -40,6 +41,7 @@ void fp_expo_destroy(fp_expo **ep)
   free(e->w);
   free(e->V);
   free(e->coef);
+  fp_stencil_destroy(&e->scaled);
   free(e);
   *ep = NULL;
 }
@@ -195,6 +197,10 @@ static int cheb_step(fp_expo *e, double t_out, bool *taken, fp_error *err)
   double *p = e->p;
   if (e->rho == 0.0) e->rho = e->stats.spectral_bound = fp_cheb_spectral_bound(e->op);
   if (!(e->rho > 0.0) || !isfinite(e->rho)) return FP_OK;
+  if (!e->scaled && fp_operator_stencil(e->op)) {
+    int rc = fp_cheb_stencil_create(e->op, e->rho, &e->scaled, err);
+    if (rc != FP_OK) return rc;
+  }
   double remaining = t_out - e->t, tau = remaining;
   double pmax = 0.0, mass0 = 0.0;
   for (size_t i = 0; i < n; i++) pmax = fmax(pmax, fabs(p[i])), mass0 += p[i];
@@ -216,7 +222,7 @@ static int cheb_step(fp_expo *e, double t_out, bool *taken, fp_error *err)
   int K = fp_cheb_coefficients(z, 0.25 * CHEB_ERROR * e->opt.atol / pmax, e->coef, cap, &tail);
   if (K < 0) return FP_OK;
   double *out = e->V, *work = e->V + n;
-  double growth = fp_cheb_apply(e->op, e->rho, e->coef, K, p, out, work, n);
+  double growth = fp_cheb_apply(e->op, e->scaled, e->rho, e->coef, K, p, out, work, n);
   e->stats.applications += K;
   if (!(tail * growth <= CHEB_ERROR * e->opt.atol)) return FP_OK;
   if (e->opt.nonnegative)

@@ -134,7 +134,11 @@ static void test_expansion(void **state)
 
   double *p = malloc(n * sizeof *p), *out = malloc(n * sizeof *out), *work = malloc(3 * n * sizeof *work);
   double *F = malloc(n * n * sizeof *F), *tM = malloc(n * n * sizeof *tM);
+  double *fused = malloc(n * sizeof *fused);
   fp_error err;
+  fp_stencil *scaled = NULL;
+  assert_int_equal(fp_cheb_stencil_create(op, rho, &scaled, &err), FP_OK);
+  assert_non_null(scaled);
   assert_int_equal(fp_density_sample(&c->grid, c->initial, 0.0, "initial", false, p, NULL, &err), FP_OK);
   const double taus[] = {1e-3, 0.05, 0.7};
   for (size_t a = 0; a < 3; a++) {
@@ -142,7 +146,15 @@ static void test_expansion(void **state)
     int cap = fp_cheb_terms_bound(z) + 1;
     double *coef = malloc((size_t)cap * sizeof *coef);
     int K = fp_cheb_coefficients(z, 1e-13, coef, cap, &tail);
-    double growth = fp_cheb_apply(op, rho, coef, K, p, out, work, n);
+    double growth = fp_cheb_apply(op, NULL, rho, coef, K, p, out, work, n);
+    /* the fused recurrence on the scaled stencil: the same sum up to the
+     * rounding of a L (no division in its loop) */
+    double growth_fused = fp_cheb_apply(op, scaled, rho, coef, K, p, fused, work, n);
+    double fused_diff = 0.0;
+    for (size_t i = 0; i < n; i++) fused_diff = fmax(fused_diff, fabs(fused[i] - out[i]));
+    print_message("tau %g: fused recurrence differs by %.2e\n", tau, fused_diff);
+    assert_true(fused_diff <= 1e-14 * (K + 1) * growth);
+    assert_true(fabs(growth_fused - growth) <= 1e-14 * (K + 1) * growth);
     for (size_t i = 0; i < n * n; i++) tM[i] = tau * M[i];
     dense_expm(n, tM, F);
     double maxerr = 0.0, mass_in = 0.0, mass_out = 0.0;
@@ -161,6 +173,8 @@ static void test_expansion(void **state)
     assert_true(fabs(mass_out - mass_in) <= (tail + 1e-14 * (K + 1)) * mass_in);
     free(coef);
   }
+  fp_stencil_destroy(&scaled);
+  free(fused);
   free(p);
   free(out);
   free(work);
