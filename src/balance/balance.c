@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc_impl.h"
 #include "core/error_impl.h"
 
 struct fp_balance {
@@ -59,13 +60,13 @@ int fp_balance_create(fp_operator *op, fp_balance **out, fp_error *err)
   b->nfaces = faces.count;
   size_t n = b->grid.ncells;
   int dim = b->grid.dim;
-  b->flux = malloc(b->nfaces * sizeof *b->flux);
-  b->ell = malloc(n * sizeof *b->ell);
-  b->logp = malloc(n * sizeof *b->logp);
-  b->logq = malloc(n * sizeof *b->logq);
-  b->logss = malloc(n * sizeof *b->logss);
-  b->dpdt = malloc(n * sizeof *b->dpdt);
-  b->current = calloc(n * (size_t)dim, sizeof *b->current);
+  b->flux = fp_alloc_large(b->nfaces * sizeof *b->flux);
+  b->ell = fp_alloc_large(n * sizeof *b->ell);
+  b->logp = fp_alloc_large(n * sizeof *b->logp);
+  b->logq = fp_alloc_large(n * sizeof *b->logq);
+  b->logss = fp_alloc_large(n * sizeof *b->logss);
+  b->dpdt = fp_alloc_large(n * sizeof *b->dpdt);
+  b->current = fp_calloc_large(n * (size_t)dim, sizeof *b->current);
   b->production = calloc(n, sizeof *b->production);
   if (!b->flux || !b->ell || !b->logp || !b->logq || !b->logss || !b->dpdt || !b->current || !b->production) goto fail_nomem;
   *out = b;

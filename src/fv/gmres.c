@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc_impl.h"
 #include "core/error_impl.h"
 
 struct fp_gmres {
@@ -40,9 +41,9 @@ int fp_gmres_create(size_t n, int m, fp_gmres **out, fp_error *err)
   if (!g) return fp_fail(err, FP_ERR_NOMEM, "out of memory for GMRES");
   g->n = n;
   g->m = m;
-  g->V = malloc((size_t)(m + 1) * n * sizeof *g->V);
-  g->w = malloc(n * sizeof *g->w);
-  g->z = malloc(n * sizeof *g->z);
+  g->V = fp_alloc_large((size_t)(m + 1) * n * sizeof *g->V);
+  g->w = fp_alloc_large(n * sizeof *g->w);
+  g->z = fp_alloc_large(n * sizeof *g->z);
   g->H = calloc((size_t)(m + 1) * (size_t)m, sizeof *g->H);
   g->cs = malloc((size_t)m * sizeof *g->cs);
   g->sn = malloc((size_t)m * sizeof *g->sn);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc_impl.h"
 #include "core/error_impl.h"
 #include "core/spd_impl.h"
 #include "fv/stencil_impl.h"
@@ -182,19 +183,19 @@ static int build_faces(fp_operator *o, fp_error *err)
   size_t nfaces, nentries;
   count_faces(g, o->two_point, &nfaces, &nentries);
   o->nfaces = nfaces;
-  o->left = malloc(nfaces * sizeof *o->left);
-  o->right = malloc(nfaces * sizeof *o->right);
-  o->axis = malloc(nfaces * sizeof *o->axis);
-  o->wall = malloc(nfaces * sizeof *o->wall);
-  o->pe = calloc(nfaces, sizeof *o->pe);
-  o->dcoef = calloc(nfaces, sizeof *o->dcoef);
-  o->fstart = malloc((nfaces + 1) * sizeof *o->fstart);
-  o->fcell = malloc(nentries * sizeof *o->fcell);
-  o->fweight = calloc(nentries, sizeof *o->fweight);
-  o->fcross_axis = calloc(nentries, sizeof *o->fcross_axis);
-  o->fgeom = calloc(nentries, sizeof *o->fgeom);
-  o->fposL = malloc(nentries * sizeof *o->fposL);
-  o->fposR = malloc(nentries * sizeof *o->fposR);
+  o->left = fp_alloc_large(nfaces * sizeof *o->left);
+  o->right = fp_alloc_large(nfaces * sizeof *o->right);
+  o->axis = fp_alloc_large(nfaces * sizeof *o->axis);
+  o->wall = fp_alloc_large(nfaces * sizeof *o->wall);
+  o->pe = fp_calloc_large(nfaces, sizeof *o->pe);
+  o->dcoef = fp_calloc_large(nfaces, sizeof *o->dcoef);
+  o->fstart = fp_alloc_large((nfaces + 1) * sizeof *o->fstart);
+  o->fcell = fp_alloc_large(nentries * sizeof *o->fcell);
+  o->fweight = fp_calloc_large(nentries, sizeof *o->fweight);
+  o->fcross_axis = fp_calloc_large(nentries, sizeof *o->fcross_axis);
+  o->fgeom = fp_calloc_large(nentries, sizeof *o->fgeom);
+  o->fposL = fp_alloc_large(nentries * sizeof *o->fposL);
+  o->fposR = fp_alloc_large(nentries * sizeof *o->fposR);
   if (!o->left || !o->right || !o->axis || !o->wall || !o->pe || !o->dcoef || !o->fstart ||
       !o->fcell || !o->fweight || !o->fcross_axis || !o->fgeom || !o->fposL || !o->fposR)
     return fp_fail(err, FP_ERR_NOMEM, "out of memory for %zu faces", nfaces);
@@ -231,11 +232,11 @@ static int build_faces(fp_operator *o, fp_error *err)
     }
   }
   o->fstart[f] = e;
-  o->flux_work = malloc(nfaces * sizeof *o->flux_work);
+  o->flux_work = fp_alloc_large(nfaces * sizeof *o->flux_work);
   if (!o->flux_work) return fp_fail(err, FP_ERR_NOMEM, "out of memory for %zu faces", nfaces);
   for (int k = 0; k < g->dim; k++) {
-    o->face_below[k] = malloc(g->ncells * sizeof *o->face_below[k]);
-    o->face_above[k] = malloc(g->ncells * sizeof *o->face_above[k]);
+    o->face_below[k] = fp_alloc_large(g->ncells * sizeof *o->face_below[k]);
+    o->face_above[k] = fp_alloc_large(g->ncells * sizeof *o->face_above[k]);
     if (!o->face_below[k] || !o->face_above[k])
       return fp_fail(err, FP_ERR_NOMEM, "out of memory for %zu cells", g->ncells);
     for (size_t i = 0; i < g->ncells; i++) o->face_below[k][i] = o->face_above[k][i] = -1;
@@ -279,7 +280,7 @@ static int build_pattern(fp_operator *o, fp_error *err)
 {
   size_t n = o->grid.ncells;
   int rc = FP_OK;
-  uint32_t *pattern = malloc(n * ROW_CAPACITY * sizeof *pattern);
+  uint32_t *pattern = fp_alloc_large(n * ROW_CAPACITY * sizeof *pattern);
   unsigned char *count = calloc(n, sizeof *count);
   if (!pattern || !count) {
     rc = fp_fail(err, FP_ERR_NOMEM, "out of memory for the sparsity pattern of %zu cells", n);
@@ -301,9 +302,9 @@ static int build_pattern(fp_operator *o, fp_error *err)
   size_t nnz = 0;
   for (size_t i = 0; i < n; i++) nnz += count[i];
   o->nnz = nnz;
-  o->row_ptr = malloc((n + 1) * sizeof *o->row_ptr);
-  o->col = malloc(nnz * sizeof *o->col);
-  o->val = calloc(nnz, sizeof *o->val);
+  o->row_ptr = fp_alloc_large((n + 1) * sizeof *o->row_ptr);
+  o->col = fp_alloc_large(nnz * sizeof *o->col);
+  o->val = fp_calloc_large(nnz, sizeof *o->val);
   if (!o->row_ptr || !o->col || !o->val) {
     rc = fp_fail(err, FP_ERR_NOMEM, "out of memory for L (%zu nonzeros)", nnz);
     goto out_free_pattern;
@@ -421,25 +422,25 @@ static int build_edges(fp_operator *o, fp_error *err)
       if (offset_cell(g, cell, offs[q]) != FP_NO_CELL) nfaces++, nentries += 2;
   }
   o->nfaces = nfaces;
-  o->left = malloc(nfaces * sizeof *o->left);
-  o->right = malloc(nfaces * sizeof *o->right);
-  o->axis = malloc(nfaces * sizeof *o->axis);
-  o->wall = malloc(nfaces * sizeof *o->wall);
-  o->pe = calloc(nfaces, sizeof *o->pe);
-  o->dcoef = calloc(nfaces, sizeof *o->dcoef);
-  o->offset = calloc(3 * nfaces, sizeof *o->offset);
-  o->fstart = malloc((nfaces + 1) * sizeof *o->fstart);
-  o->fcell = malloc(nentries * sizeof *o->fcell);
-  o->fweight = calloc(nentries, sizeof *o->fweight);
-  o->fposL = malloc(nentries * sizeof *o->fposL);
-  o->fposR = malloc(nentries * sizeof *o->fposR);
-  o->flux_work = malloc(nfaces * sizeof *o->flux_work);
+  o->left = fp_alloc_large(nfaces * sizeof *o->left);
+  o->right = fp_alloc_large(nfaces * sizeof *o->right);
+  o->axis = fp_alloc_large(nfaces * sizeof *o->axis);
+  o->wall = fp_alloc_large(nfaces * sizeof *o->wall);
+  o->pe = fp_calloc_large(nfaces, sizeof *o->pe);
+  o->dcoef = fp_calloc_large(nfaces, sizeof *o->dcoef);
+  o->offset = fp_calloc_large(3 * nfaces, sizeof *o->offset);
+  o->fstart = fp_alloc_large((nfaces + 1) * sizeof *o->fstart);
+  o->fcell = fp_alloc_large(nentries * sizeof *o->fcell);
+  o->fweight = fp_calloc_large(nentries, sizeof *o->fweight);
+  o->fposL = fp_alloc_large(nentries * sizeof *o->fposL);
+  o->fposR = fp_alloc_large(nentries * sizeof *o->fposR);
+  o->flux_work = fp_alloc_large(nfaces * sizeof *o->flux_work);
   if (!o->left || !o->right || !o->axis || !o->wall || !o->pe || !o->dcoef || !o->offset ||
       !o->fstart || !o->fcell || !o->fweight || !o->fposL || !o->fposR || !o->flux_work)
     return fp_fail(err, FP_ERR_NOMEM, "out of memory for %zu edges", nfaces);
   for (int k = 0; k < g->dim; k++) {
-    o->face_below[k] = malloc(g->ncells * sizeof *o->face_below[k]);
-    o->face_above[k] = malloc(g->ncells * sizeof *o->face_above[k]);
+    o->face_below[k] = fp_alloc_large(g->ncells * sizeof *o->face_below[k]);
+    o->face_above[k] = fp_alloc_large(g->ncells * sizeof *o->face_above[k]);
     if (!o->face_below[k] || !o->face_above[k])
       return fp_fail(err, FP_ERR_NOMEM, "out of memory for %zu cells", g->ncells);
     for (size_t i = 0; i < g->ncells; i++) o->face_below[k][i] = o->face_above[k][i] = -1;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc_impl.h"
 #include "core/error_impl.h"
 #include "core/simd_impl.h"
 
@@ -39,9 +40,9 @@ int fp_stencil_create(const fp_grid *g, fp_stencil **out, fp_error *err)
   if (!s) return fp_fail(err, FP_ERR_NOMEM, "out of memory for the stencil");
   s->grid = *g;
   for (int k = 0; k < g->dim; k++) {
-    s->A[k] = calloc(g->ncells, sizeof *s->A[k]);
-    s->B[k] = calloc(g->ncells, sizeof *s->B[k]);
-    if (g->bc[k] == FP_BC_ABSORBING) s->W[k] = calloc(g->ncells, sizeof *s->W[k]);
+    s->A[k] = fp_calloc_large(g->ncells, sizeof *s->A[k]);
+    s->B[k] = fp_calloc_large(g->ncells, sizeof *s->B[k]);
+    if (g->bc[k] == FP_BC_ABSORBING) s->W[k] = fp_calloc_large(g->ncells, sizeof *s->W[k]);
     if (!s->A[k] || !s->B[k] || (g->bc[k] == FP_BC_ABSORBING && !s->W[k])) {
       fp_stencil_destroy(&s);
       return fp_fail(err, FP_ERR_NOMEM, "out of memory for the stencil of %zu cells", g->ncells);

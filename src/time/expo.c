@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc_impl.h"
 #include "core/error_impl.h"
 #include "time/chebyshev_impl.h"
 
@@ -60,9 +61,9 @@ int fp_expo_create(fp_operator *op, double t0, const double *p0, const fp_expo_o
   e->n = fp_operator_grid(op)->ncells;
   e->t = t0;
   e->rho = e->stats.spectral_bound = opt->spectral_bound > 0.0 ? opt->spectral_bound : 0.0;
-  e->p = malloc(e->n * sizeof *e->p);
-  e->w = malloc(e->n * sizeof *e->w);
-  e->V = malloc((size_t)(MMAX + 1) * e->n * sizeof *e->V);
+  e->p = fp_alloc_large(e->n * sizeof *e->p);
+  e->w = fp_alloc_large(e->n * sizeof *e->w);
+  e->V = fp_alloc_large((size_t)(MMAX + 1) * e->n * sizeof *e->V);
   if (!e->p || !e->w || !e->V) {
     fp_expo_destroy(&e);
     return fp_fail(err, FP_ERR_NOMEM, "out of memory for the Krylov basis (%d x %zu)", MMAX + 1,

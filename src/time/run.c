@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/alloc_impl.h"
 #include "core/error_impl.h"
 #include "core/gsl_guard_impl.h"
 #include <fpentropy/problem/reference.h>
@@ -499,8 +500,8 @@ static int setup(run_context *r, fp_run_result *res, fp_error *err)
   res->absorbing = !conserving;
   res->split = r->split;
   r->stationary_residual = -1.0;
-  r->dpdt_dense = malloc(g->ncells * sizeof *r->dpdt_dense);
-  if (r->split) r->p_ss = malloc(g->ncells * sizeof *r->p_ss);
+  r->dpdt_dense = fp_alloc_large(g->ncells * sizeof *r->dpdt_dense);
+  if (r->split) r->p_ss = fp_alloc_large(g->ncells * sizeof *r->p_ss);
   if (!r->dpdt_dense || (r->split && !r->p_ss))
     return fp_fail(err, FP_ERR_NOMEM, "out of memory for %zu cells", g->ncells);
   fp_solver_options so;
