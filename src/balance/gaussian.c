@@ -297,11 +297,31 @@ int fp_gaussian_fill_grid(const fp_gaussian *g, const fp_grid *grid, double *val
   if (status != FP_OK) return status;
   status = same_dim(g->dim, grid->dim, "fp_gaussian_fill_grid (Gaussian vs grid)", err);
   if (status != FP_OK) return status;
-  for (size_t cell = 0; cell < grid->ncells; cell++) {
-    double x[N];
-    fp_grid_cell_center(grid, cell, x);
-    values[cell] = exp(log_density_factored(g->dim, g->mean, &S, x));
-  }
+  /* Row by row along x: with r = x - mean, r^T S^-1 r = r0 (S00 r0 + 2 b) + c,
+   * where b = sum_{j>0} S0j r_j and c (the form of the other axes) are fixed
+   * on a row; the same value as log_density_factored up to rounding, at one
+   * exp a cell. */
+  const int d = g->dim;
+  const double norm = S.logdet + (double)d * log(2.0 * M_PI);
+  const double s00 = S.inv[0][0];
+  const size_t n0 = grid->n[0];
+  double *xs = malloc(n0 * sizeof *xs);
+  if (!xs) return fp_fail(err, FP_ERR_NOMEM, "out of memory filling the grid with a Gaussian");
+  for (size_t i = 0; i < n0; i++) xs[i] = fp_grid_center(grid, 0, i) - g->mean[0];
+  for (size_t i2 = 0; i2 < grid->n[2]; i2++)
+    for (size_t i1 = 0; i1 < grid->n[1]; i1++) {
+      double r[N] = {0.0, 0.0, 0.0};
+      if (d > 1) r[1] = fp_grid_center(grid, 1, i1) - g->mean[1];
+      if (d > 2) r[2] = fp_grid_center(grid, 2, i2) - g->mean[2];
+      double b = 0.0, c = 0.0;
+      for (int i = 1; i < d; i++) {
+        b += S.inv[0][i] * r[i];
+        for (int j = 1; j < d; j++) c += r[i] * S.inv[i][j] * r[j];
+      }
+      double *row = values + i2 * grid->stride[2] + i1 * grid->stride[1];
+      for (size_t m = 0; m < n0; m++) row[m] = exp(-0.5 * (xs[m] * (s00 * xs[m] + 2.0 * b) + c + norm));
+    }
+  free(xs);
   return FP_OK;
 }
 

@@ -192,8 +192,8 @@ static int build_faces(fp_operator *o, fp_error *err)
   o->fstart = fp_alloc_large((nfaces + 1) * sizeof *o->fstart);
   o->fcell = fp_alloc_large(nentries * sizeof *o->fcell);
   o->fweight = fp_calloc_large(nentries, sizeof *o->fweight);
-  o->fcross_axis = fp_calloc_large(nentries, sizeof *o->fcross_axis);
-  o->fgeom = fp_calloc_large(nentries, sizeof *o->fgeom);
+  o->fcross_axis = calloc(nentries, sizeof *o->fcross_axis);
+  o->fgeom = calloc(nentries, sizeof *o->fgeom); /* cross entries: none with two-point fluxes, left untouched */
   o->fposL = fp_alloc_large(nentries * sizeof *o->fposL);
   o->fposR = fp_alloc_large(nentries * sizeof *o->fposR);
   if (!o->left || !o->right || !o->axis || !o->wall || !o->pe || !o->dcoef || !o->fstart ||
