@@ -25,6 +25,7 @@ struct fp_balance {
   double *logp;           /* log(max(p, floor)) */
   double *logq;           /* log q, once per cell rather than once per face */
   double *logss;          /* log p_ss (substitute where p_ss <= 0), likewise */
+  double *q_seen, *pss_seen; /* the q and p_ss logq and logss belong to (NULL: none yet) */
   double *dpdt;           /* L p */
   double *current;        /* dim per cell */
   double *production;     /* per cell */
@@ -39,6 +40,8 @@ void fp_balance_destroy(fp_balance **b)
   free(x->logp);
   free(x->logq);
   free(x->logss);
+  free(x->q_seen);
+  free(x->pss_seen);
   free(x->dpdt);
   free(x->current);
   free(x->production);
@@ -104,6 +107,36 @@ static void reconstruct_current(fp_balance *b, const fp_face_view *faces)
     }
 }
 
+/* A copy of x (n values) in *seen, allocated on first use. */
+static int remember(double **seen, const double *x, size_t n, fp_error *err)
+{
+  if (!*seen && !(*seen = fp_alloc_large(n * sizeof **seen)))
+    return fp_fail(err, FP_ERR_NOMEM, "out of memory for the balance workspace");
+  memcpy(*seen, x, n * sizeof *x);
+  return FP_OK;
+}
+
+/* log q and log p_ss for this call.  q and p_ss rarely change between rows
+ * (a reference is replaced at a retraining, p_ss with time-dependent
+ * fields), and n logarithms cost 20-40 times a comparison of the values:
+ * they are recomputed only when the values differ from the last call's. */
+static int cache_logs(fp_balance *b, const double *q, const double *p_ss, double log_substitute,
+                      fp_error *err)
+{
+  const size_t n = b->grid.ncells;
+  if (!b->q_seen || memcmp(b->q_seen, q, n * sizeof *q) != 0) {
+    for (size_t i = 0; i < n; i++) b->logq[i] = log(q[i]);
+    int rc = remember(&b->q_seen, q, n, err);
+    if (rc != FP_OK) return rc;
+  }
+  if (p_ss && (!b->pss_seen || memcmp(b->pss_seen, p_ss, n * sizeof *p_ss) != 0)) {
+    for (size_t i = 0; i < n; i++) b->logss[i] = p_ss[i] > 0.0 ? log(p_ss[i]) : log_substitute;
+    int rc = remember(&b->pss_seen, p_ss, n, err);
+    if (rc != FP_OK) return rc;
+  }
+  return FP_OK;
+}
+
 int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q,
                        const double *dpdt_dense, const double *p_ss, fp_balance_row *row,
                        fp_error *err)
@@ -120,9 +153,9 @@ int fp_balance_compute(fp_balance *b, double t, const double *p, const double *q
    * -744.4).  Only p <= 0, which has no logarithm, takes a substitute, and
    * such cells are counted and reported; kl is the KL divergence of the
    * positive part of p (0 log 0 = 0), so they add nothing to it. */
+  int rc = cache_logs(b, q, p_ss, log_substitute, err);
+  if (rc != FP_OK) return rc;
   for (size_t i = 0; i < n; i++) {
-    b->logq[i] = log(q[i]);
-    if (p_ss) b->logss[i] = p_ss[i] > 0.0 ? log(p_ss[i]) : log_substitute;
     if (p[i] > 0.0) {
       b->logp[i] = log(p[i]);
       b->ell[i] = b->logp[i] - b->logq[i];

@@ -22,7 +22,7 @@
 #include "fv/stencil_impl.h"
 
 /* At most 3^3 distinct cells meet in one row of L (19 are used in 3D). */
-#define ROW_CAPACITY 27
+#define ROW_CAPACITY 27 /* 3^3: a full tensor in 3D */
 
 enum { WALL_NONE = 0, WALL_LOWER, WALL_UPPER };
 
@@ -252,12 +252,6 @@ static int build_faces(fp_operator *o, fp_error *err)
   return FP_OK;
 }
 
-static int compare_int64(const void *a, const void *b)
-{
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return (x > y) - (x < y);
-}
-
 static int64_t find_in_row(const fp_operator *o, uint32_t row, uint32_t column)
 {
   for (int64_t q = o->row_ptr[row]; q < o->row_ptr[row + 1]; q++)
@@ -266,12 +260,13 @@ static int64_t find_in_row(const fp_operator *o, uint32_t row, uint32_t column)
 }
 
 /* Insert `column` into the (unsorted, unique) pattern of `row`. */
-static int pattern_insert(uint32_t *pattern, unsigned char *count, uint32_t row, uint32_t column)
+static int pattern_insert(uint32_t *pattern, unsigned char *count, int cap, uint32_t row,
+                          uint32_t column)
 {
-  uint32_t *cols = pattern + (size_t)row * ROW_CAPACITY;
+  uint32_t *cols = pattern + (size_t)row * (size_t)cap;
   for (unsigned char q = 0; q < count[row]; q++)
     if (cols[q] == column) return 0;
-  if (count[row] == ROW_CAPACITY) return -1;
+  if (count[row] == cap) return -1;
   cols[count[row]++] = column;
   return 0;
 }
@@ -280,23 +275,25 @@ static int build_pattern(fp_operator *o, fp_error *err)
 {
   size_t n = o->grid.ncells;
   int rc = FP_OK;
-  uint32_t *pattern = fp_alloc_large(n * ROW_CAPACITY * sizeof *pattern);
+  /* two-point fluxes couple a cell to its 2 dim face neighbours only */
+  const int cap = o->two_point ? 1 + 2 * o->grid.dim : ROW_CAPACITY;
+  uint32_t *pattern = fp_alloc_large(n * (size_t)cap * sizeof *pattern);
   unsigned char *count = calloc(n, sizeof *count);
   if (!pattern || !count) {
     rc = fp_fail(err, FP_ERR_NOMEM, "out of memory for the sparsity pattern of %zu cells", n);
     goto out_free_pattern;
   }
   /* Every row holds its own diagonal, so that I - gamma L has it too. */
-  for (size_t i = 0; i < n; i++) pattern_insert(pattern, count, (uint32_t)i, (uint32_t)i);
+  for (size_t i = 0; i < n; i++) pattern_insert(pattern, count, cap, (uint32_t)i, (uint32_t)i);
   for (size_t f = 0; f < o->nfaces; f++)
     for (size_t e = o->fstart[f]; e < o->fstart[f + 1]; e++) {
-      if (o->left[f] != FP_NO_CELL && pattern_insert(pattern, count, o->left[f], o->fcell[e]))
+      if (o->left[f] != FP_NO_CELL && pattern_insert(pattern, count, cap, o->left[f], o->fcell[e]))
         rc = FP_ERR_ARG;
-      if (o->right[f] != FP_NO_CELL && pattern_insert(pattern, count, o->right[f], o->fcell[e]))
+      if (o->right[f] != FP_NO_CELL && pattern_insert(pattern, count, cap, o->right[f], o->fcell[e]))
         rc = FP_ERR_ARG;
     }
   if (rc != FP_OK) {
-    rc = fp_fail(err, FP_ERR_ARG, "internal error: a row of L has more than %d entries", ROW_CAPACITY);
+    rc = fp_fail(err, FP_ERR_ARG, "internal error: a row of L has more than %d entries", cap);
     goto out_free_pattern;
   }
   size_t nnz = 0;
@@ -312,8 +309,13 @@ static int build_pattern(fp_operator *o, fp_error *err)
   size_t q = 0, lower = 0, upper = 0;
   for (size_t i = 0; i < n; i++) {
     o->row_ptr[i] = (int64_t)q;
-    for (unsigned char r = 0; r < count[i]; r++) o->col[q + r] = pattern[i * ROW_CAPACITY + r];
-    qsort(o->col + q, count[i], sizeof *o->col, compare_int64);
+    /* insertion sort: a row has at most 27 entries */
+    for (unsigned char r = 0; r < count[i]; r++) {
+      int64_t v = pattern[i * (size_t)cap + r];
+      size_t at = q + r;
+      for (; at > q && o->col[at - 1] > v; at--) o->col[at] = o->col[at - 1];
+      o->col[at] = v;
+    }
     size_t first = (size_t)o->col[q], last = (size_t)o->col[q + count[i] - 1];
     if (first < i && i - first > lower) lower = i - first;
     if (last > i && last - i > upper) upper = last - i;
