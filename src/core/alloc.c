@@ -18,8 +18,8 @@
 void *fp_alloc_large(size_t bytes)
 {
   if (bytes < LARGE) return malloc(bytes ? bytes : 1);
+  if (bytes > (size_t)-1 - HUGE_PAGE) return NULL; /* rounding up would overflow */
   size_t rounded = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-  if (rounded < bytes) return NULL; /* overflow */
   void *p = aligned_alloc(HUGE_PAGE, rounded);
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   /* advice only: where transparent huge pages are off it changes nothing */

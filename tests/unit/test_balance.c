@@ -90,6 +90,33 @@ static void test_identities_random_density(void **state)
   fixture_close(&f);
 }
 
+/* The balance keeps log q and log p_ss between calls while their values
+ * stay the same: changing them in place (same arrays) must give the row a
+ * fresh workspace computes. */
+static void test_reference_changed_in_place(void **state)
+{
+  (void)state;
+  fixture f;
+  fixture_open(&f, nonequilibrium_2d, NULL);
+  fp_error err;
+  fill_random(f.pss, f.n, 11, 0.1);
+  fp_balance_row first, again, fresh;
+  assert_int_equal(fp_balance_compute(f.b, 0.0, f.p, f.q, NULL, f.pss, &first, &err), FP_OK);
+  assert_int_equal(fp_balance_compute(f.b, 0.0, f.p, f.q, NULL, f.pss, &again, &err), FP_OK);
+  assert_true(again.kl == first.kl && again.q_hk == first.q_hk && again.sigma_na == first.sigma_na);
+  f.q[7] *= 3.0;
+  f.pss[9] *= 0.25;
+  assert_int_equal(fp_balance_compute(f.b, 0.0, f.p, f.q, NULL, f.pss, &again, &err), FP_OK);
+  fp_balance *b2 = NULL;
+  assert_int_equal(fp_balance_create(f.op, &b2, &err), FP_OK);
+  assert_int_equal(fp_balance_compute(b2, 0.0, f.p, f.q, NULL, f.pss, &fresh, &err), FP_OK);
+  assert_true(again.kl == fresh.kl && again.q_hk == fresh.q_hk);
+  assert_true(again.sigma_hk_hs == fresh.sigma_hk_hs && again.sigma_na == fresh.sigma_na);
+  assert_true(again.kl != first.kl && again.sigma_na != first.sigma_na);
+  fp_balance_destroy(&b2);
+  fixture_close(&f);
+}
+
 /* Remark 1: with q_ref = p_ss, dkl/dt = -sigma_na <= 0 and q_hk = sigma_hk. */
 static void test_remark1_discrete(void **state)
 {
@@ -226,6 +253,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_identities_random_density),
       cmocka_unit_test(test_remark1_discrete),
+      cmocka_unit_test(test_reference_changed_in_place),
       cmocka_unit_test(test_equality_case),
       cmocka_unit_test(test_absorbing_boundary_term),
       cmocka_unit_test(test_nonpositive_cells_reported),
