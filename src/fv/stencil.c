@@ -201,7 +201,7 @@ static FP_INLINE_HOT double max_nan(double a, double b) { return (a > b || isnan
 /* old_m = Lp_m + 2 src_m - old_m, acc_m += c old_m (with acc), for m < n;
  * returns max |old_m| (NaN if one is).  The arrays do not overlap. */
 static FP_INLINE_HOT double combine(size_t n, const double *restrict Lp, const double *restrict src,
-                             double *restrict old, double c, double *restrict acc)
+                                    double *restrict old, double c, double *restrict acc)
 {
   uint64_t vmax = 0;
   if (acc) {
@@ -223,26 +223,29 @@ static FP_INLINE_HOT double combine(size_t n, const double *restrict Lp, const d
   return from_bits(vmax);
 }
 
-/* One recurrence level on the row at c0: old = a L src + 2 src - old (old
- * holds the level before src and receives the new one), and acc += c old
- * there when acc is given.  Returns max |new level|. */
-static FP_INLINE_HOT double level_row(const fp_stencil *s, size_t c0, size_t i1, size_t i2,
-                               const double *src, double *old, double c, double *acc,
-                               double *scratch)
+/* acc_m += c v_m for m < n */
+static FP_INLINE_HOT void add_scaled(size_t n, double c, const double *restrict v,
+                                     double *restrict acc)
 {
-  row(s, c0, i1, i2, src, scratch, true); /* the row of a L src stays in cache */
-  return combine(s->grid.n[0], scratch, src + c0, old + c0, c, acc ? acc + c0 : NULL);
+  for (size_t m = 0; m < n; m++) acc[m] += c * v[m];
 }
 
-static FP_TARGET_CLONES double recurrence_rows(const fp_stencil *s, const double *p, double c,
-                                               double *prev, double *acc, double *scratch)
+static FP_TARGET_CLONES double recurrence_rows(const fp_stencil *s, const double *p, int nacc,
+                                               const double *c, double *const *acc,
+                                               double *prev, double *scratch)
 {
   const fp_grid *g = &s->grid;
+  const size_t n0 = g->n[0];
   double vmax = 0.0;
   for (size_t i2 = 0; i2 < g->n[2]; i2++)
     for (size_t i1 = 0; i1 < g->n[1]; i1++) {
       size_t c0 = i2 * g->stride[2] + i1 * g->stride[1];
-      vmax = max_nan(vmax, level_row(s, c0, i1, i2, p, prev, c, acc, scratch));
+      row(s, c0, i1, i2, p, scratch, true); /* the row of a L p stays in cache */
+      double m = combine(n0, scratch, p + c0, prev + c0, nacc ? c[0] : 0.0,
+                         nacc ? acc[0] + c0 : NULL);
+      /* the other sums while the new row is in cache */
+      for (int j = 1; j < nacc; j++) add_scaled(n0, c[j], prev + c0, acc[j] + c0);
+      vmax = max_nan(vmax, m);
     }
   return vmax;
 }
@@ -251,8 +254,8 @@ static FP_TARGET_CLONES double recurrence_rows(const fp_stencil *s, const double
  * non-static clone whatever its visibility) */
 void fp_stencil_apply(const fp_stencil *s, const double *p, double *dpdt) { apply_rows(s, p, dpdt); }
 
-double fp_stencil_recurrence(const fp_stencil *s, const double *p, double c, double *prev,
-                             double *acc, double *scratch)
+double fp_stencil_recurrence(const fp_stencil *s, const double *p, int nacc, const double *c,
+                             double *const *acc, double *prev, double *scratch)
 {
-  return recurrence_rows(s, p, c, prev, acc, scratch);
+  return recurrence_rows(s, p, nacc, c, acc, prev, scratch);
 }

@@ -37,10 +37,11 @@ int fp_stencil_create_scaled(const fp_stencil *s, double a, fp_stencil **out, fp
 /* One step of the three-term recurrence of a Chebyshev series on L, in one
  * pass over memory (the row of a L p stays in cache): with `scaled` made by
  * fp_stencil_create_scaled(s, a, ...), for every cell
- *     v = (a L p)_i + 2 p_i - prev_i,   prev_i = v,   acc_i += c v.
- * scratch holds n[0] values.  Returns max |v|. */
-double fp_stencil_recurrence(const fp_stencil *scaled, const double *p, double c, double *prev,
-                             double *acc, double *scratch);
+ *     v = (a L p)_i + 2 p_i - prev_i,   prev_i = v,   acc[j]_i += c[j] v
+ * for the nacc sums j (several series on the same vectors: the outputs of
+ * a multi-output step).  scratch holds n[0] values.  Returns max |v|. */
+double fp_stencil_recurrence(const fp_stencil *scaled, const double *p, int nacc, const double *c,
+                             double *const *acc, double *prev, double *scratch);
 
 
 /* The operator's stencil (operator.c), NULL when it has none (full tensors). */

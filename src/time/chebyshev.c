@@ -90,47 +90,56 @@ int fp_cheb_stencil_create(const fp_operator *op, double rho, fp_stencil **out, 
   return st ? fp_stencil_create_scaled(st, 4.0 / rho, out, err) : FP_OK;
 }
 
-double fp_cheb_apply(fp_operator *op, const fp_stencil *scaled, double rho, const double *c, int K,
-                     const double *p, double *out, double *work, size_t n)
+void fp_cheb_apply(fp_operator *op, const fp_stencil *scaled, double rho, int nout,
+                   const double *const *c, const int *K, const double *p, double *const *out,
+                   double *work, size_t n, double *growth)
 {
   double *prev = work, *cur = work + n, *Lv = work + 2 * n;
   const double a = 2.0 / rho;
-  double growth = max_abs(p, n);
-  for (size_t i = 0; i < n; i++) out[i] = c[0] * p[i];
-  if (K == 0) return growth;
+  const int Kmax = K[nout - 1];
+  double g = max_abs(p, n);
+  /* outputs whose series ends below level k: done (K is ascending) */
+  int first = 0;
+  for (int j = 0; j < nout; j++)
+    for (size_t i = 0; i < n; i++) out[j][i] = c[j][0] * p[i];
+  for (; first < nout && K[first] == 0; first++) growth[first] = g;
+  if (Kmax == 0) return;
   /* T_1(A) p = A p */
   fp_operator_apply(op, p, Lv);
   double m = 0.0;
   for (size_t i = 0; i < n; i++) {
     prev[i] = p[i];
     cur[i] = a * Lv[i] + p[i];
-    out[i] += 2.0 * c[1] * cur[i];
     m = fabs(cur[i]) > m ? fabs(cur[i]) : m;
   }
-  growth = max_nan(growth, m);
+  for (int j = first; j < nout; j++)
+    for (size_t i = 0; i < n; i++) out[j][i] += 2.0 * c[j][1] * cur[i];
+  g = max_nan(g, m);
+  for (; first < nout && K[first] == 1; first++) growth[first] = g;
   /* T_{k+1}(A) p = 2 A T_k(A) p - T_{k-1}(A) p, written over T_{k-1}:
-   * 2 A v = (4 / rho) L v + 2 v */
-  for (int k = 1; k < K && scaled; k++) {
-    m = fp_stencil_recurrence(scaled, cur, 2.0 * c[k + 1], prev, out, Lv);
-    growth = max_nan(growth, m);
-    double *t = prev;
-    prev = cur;
-    cur = t;
-  }
-  for (int k = 1; k < K && !scaled; k++) {
-    fp_operator_apply(op, cur, Lv);
-    const double two_a = 2.0 * a, ck = 2.0 * c[k + 1];
-    m = 0.0;
-    for (size_t i = 0; i < n; i++) {
-      double v = two_a * Lv[i] + 2.0 * cur[i] - prev[i];
-      prev[i] = v;
-      out[i] += ck * v;
-      m = fabs(v) > m ? fabs(v) : m;
+   * 2 A v = (4 / rho) L v + 2 v; every output whose series reaches k + 1
+   * takes its term on the way */
+  double ck[FP_CHEB_MAX_OUTPUTS];
+  for (int k = 1; k < Kmax; k++) {
+    for (int j = first; j < nout; j++) ck[j - first] = 2.0 * c[j][k + 1];
+    if (scaled) {
+      m = fp_stencil_recurrence(scaled, cur, nout - first, ck, out + first, prev, Lv);
+    } else {
+      fp_operator_apply(op, cur, Lv);
+      const double two_a = 2.0 * a;
+      m = 0.0;
+      for (size_t i = 0; i < n; i++) {
+        double v = two_a * Lv[i] + 2.0 * cur[i] - prev[i];
+        prev[i] = v;
+        m = fabs(v) > m ? fabs(v) : m;
+      }
+      for (int j = first; j < nout; j++)
+        for (size_t i = 0; i < n; i++) out[j][i] += ck[j - first] * prev[i];
     }
-    growth = max_nan(growth, m);
+    g = max_nan(g, m);
+    for (; first < nout && K[first] == k + 1; first++) growth[first] = g;
     double *t = prev;
     prev = cur;
     cur = t;
   }
-  return growth;
 }

@@ -48,11 +48,20 @@ int fp_cheb_terms_bound(double z);
  * stencil (full tensors).  Ownership: fp_stencil_destroy(). */
 int fp_cheb_stencil_create(const fp_operator *op, double rho, fp_stencil **out, fp_error *err);
 
-/* out = sum_{k<=K} (k ? 2 : 1) c_k T_k(A) p, A = (2/rho) L + I; `scaled`
- * from fp_cheb_stencil_create(op, rho) (the fused recurrence) or NULL (the
- * operator's own apply); work holds 3 n values.  Returns the largest
- * max-norm of the T_k(A) p met (k <= K). */
-double fp_cheb_apply(fp_operator *op, const fp_stencil *scaled, double rho, const double *c, int K,
-                     const double *p, double *out, double *work, size_t n);
+/* The most outputs one series evaluation serves (fp_cheb_apply). */
+#define FP_CHEB_MAX_OUTPUTS 8
+
+/* Several series on the same vectors T_k(A) p, A = (2/rho) L + I: for
+ * j < nout (1 <= nout <= FP_CHEB_MAX_OUTPUTS),
+ *     out[j] = sum_{k <= K[j]} (k ? 2 : 1) c[j][k] T_k(A) p,
+ * with K ascending (the outputs of a multi-output step, c[j] the
+ * coefficients of its j-th time): one recurrence to K[nout-1], each level
+ * added to every sum that reaches it while its rows are in cache.
+ * growth[j] = the largest max-norm of the T_k(A) p with k <= K[j].
+ * `scaled` from fp_cheb_stencil_create(op, rho) (the fused recurrence) or
+ * NULL (the operator's own apply); work holds 3 n values. */
+void fp_cheb_apply(fp_operator *op, const fp_stencil *scaled, double rho, int nout,
+                   const double *const *c, const int *K, const double *p, double *const *out,
+                   double *work, size_t n, double *growth);
 
 #endif /* FPENTROPY_CHEBYSHEV_IMPL_H */

@@ -10,6 +10,10 @@
 #include "core/error_impl.h"
 #include "time/chebyshev_impl.h"
 
+#if FP_EXPO_GROUP > FP_CHEB_MAX_OUTPUTS || FP_EXPO_GROUP + 3 > FP_EXPO_KRYLOV_MAX + 1
+#error "the outputs of a Chebyshev series and its work vectors live in the Krylov basis"
+#endif
+
 #define MMAX FP_EXPO_KRYLOV_MAX
 /* basis sizes at which the error estimate is checked */
 static const int checkpoints[] = {8, 12, 16, 20, 25, MMAX};
@@ -29,6 +33,13 @@ struct fp_expo {
   double H[MMAX + 1][MMAX];
   double rho;         /* spectral bound of L for the Chebyshev steps; 0 until known */
   fp_stencil *scaled; /* (4 / rho) L for the recurrence, once rho is known */
+  double *sched;      /* the output times (copy of opt.output_times), nsched of them */
+  size_t nsched;
+  int group;          /* outputs per Chebyshev series (halved when one fails) */
+  /* outputs a multi-output series computed ahead: ahead_t[j] for
+   * j in [ahead_next, ahead_count), held in the basis' slots V + j n */
+  int ahead_count, ahead_next;
+  double ahead_t[FP_CHEB_MAX_OUTPUTS];
   double *coef;       /* Chebyshev coefficients, coef_cap of them */
   int coef_cap;
   fp_expo_stats stats;
@@ -42,6 +53,7 @@ void fp_expo_destroy(fp_expo **ep)
   free(e->w);
   free(e->V);
   free(e->coef);
+  free(e->sched);
   fp_stencil_destroy(&e->scaled);
   free(e);
   *ep = NULL;
@@ -71,6 +83,16 @@ int fp_expo_create(fp_operator *op, double t0, const double *p0, const fp_expo_o
   }
   memcpy(e->p, p0, e->n * sizeof *p0);
   e->stats.last_krylov_dim = 0;
+  e->group = FP_EXPO_GROUP;
+  if (opt->output_times && opt->n_output_times > 0) {
+    e->sched = malloc(opt->n_output_times * sizeof *e->sched);
+    if (!e->sched) {
+      fp_expo_destroy(&e);
+      return fp_fail(err, FP_ERR_NOMEM, "out of memory for the output times");
+    }
+    memcpy(e->sched, opt->output_times, opt->n_output_times * sizeof *e->sched);
+    e->nsched = opt->n_output_times;
+  }
   *out = e;
   return FP_OK;
 }
@@ -158,24 +180,27 @@ static double admissible_tau(const fp_expo *e, int j, double est_scale, double w
   return 0.0;
 }
 
-/* What every accepted step does after p holds the new state: values in
- * (-atol, 0) set to 0 and counted, the mass restored (no absorbing walls),
- * the time and the statistics moved on. */
-static void finish_step(fp_expo *e, double mass0, double tau, double remaining, double t_out)
+/* An accepted result x: values in (-atol, 0) set to 0 and counted, the mass
+ * restored to mass0 (no absorbing walls). */
+static void clean(fp_expo *e, double *x, double mass0)
 {
-  double *p = e->p;
   const size_t n = e->n;
   if (e->opt.nonnegative)
     for (size_t q = 0; q < n; q++)
-      if (p[q] < 0.0) p[q] = 0.0, e->stats.zeroed++;
+      if (x[q] < 0.0) x[q] = 0.0, e->stats.zeroed++;
   if (e->opt.conserving) {
     double mass = 0.0;
-    for (size_t q = 0; q < n; q++) mass += p[q];
+    for (size_t q = 0; q < n; q++) mass += x[q];
     if (mass > 0.0) {
       double f = mass0 / mass;
-      for (size_t q = 0; q < n; q++) p[q] *= f;
+      for (size_t q = 0; q < n; q++) x[q] *= f;
     }
   }
+}
+
+/* The time and the statistics moved on after an accepted step. */
+static void advance_time(fp_expo *e, double tau, double remaining, double t_out)
+{
   /* the next step starts from what this one allowed, unless the output
    * time cut it short */
   if (tau < remaining || e->tau == 0.0) e->tau = tau;
@@ -184,11 +209,25 @@ static void finish_step(fp_expo *e, double mass0, double tau, double remaining, 
   e->stats.last_step = tau;
 }
 
-/* One Chebyshev step (chebyshev_impl.h) over the whole way to t_out.  Its
- * truncation error is at most tail * max_k |T_k(A) p| in every component;
- * the step is taken only when that is within CHEB_ERROR atol (a stricter
- * test than the Krylov step's weighted norm) and leaves no value below
- * -atol.  *taken says whether it was (if not, the Krylov step does it). */
+/* What every accepted step does after p holds the new state. */
+static void finish_step(fp_expo *e, double mass0, double tau, double remaining, double t_out)
+{
+  clean(e, e->p, mass0);
+  advance_time(e, tau, remaining, t_out);
+}
+
+/* One Chebyshev series (chebyshev_impl.h) over the whole way to t_out, and
+ * on to the next output times of the schedule (up to e->group of them, a
+ * multi-output step): the terms are the same vectors T_k(A) p for all of
+ * them, only the coefficients differ, so the outputs after the first cost
+ * their share of one longer recurrence instead of a series each (K grows
+ * like the square root of the span).  Each output's truncation error is at
+ * most tail_j * max_{k <= K_j} |T_k(A) p| in every component; an output is
+ * taken only when that is within CHEB_ERROR atol (a stricter test than the
+ * Krylov step's weighted norm) and it has no value below -atol, and the
+ * outputs after the first only in order, up to the first that fails (the
+ * group size is then halved).  *taken says whether t_out was reached (if
+ * not, the Krylov step does it). */
 #define CHEB_ERROR 0.1
 #define CHEB_MAX_TERMS 20000
 static int cheb_step(fp_expo *e, double t_out, bool *taken, fp_error *err)
@@ -202,7 +241,7 @@ static int cheb_step(fp_expo *e, double t_out, bool *taken, fp_error *err)
     int rc = fp_cheb_stencil_create(e->op, e->rho, &e->scaled, err);
     if (rc != FP_OK) return rc;
   }
-  double remaining = t_out - e->t, tau = remaining;
+  double remaining = t_out - e->t;
   double pmax = 0.0, mass0 = 0.0;
   for (size_t i = 0; i < n; i++) pmax = fmax(pmax, fabs(p[i])), mass0 += p[i];
   if (pmax == 0.0) {
@@ -210,31 +249,83 @@ static int cheb_step(fp_expo *e, double t_out, bool *taken, fp_error *err)
     *taken = true;
     return FP_OK;
   }
-  double z = 0.5 * e->rho * tau;
-  int cap = fp_cheb_terms_bound(z) + 1;
-  if (cap > CHEB_MAX_TERMS) return FP_OK;
-  if (cap > e->coef_cap) {
-    double *c = realloc(e->coef, (size_t)cap * sizeof *c);
+  /* the output times of this series: t_out and the scheduled ones after it */
+  double times[FP_CHEB_MAX_OUTPUTS];
+  int nout = 0;
+  times[nout++] = t_out;
+  for (size_t q = 0; q < e->nsched && nout < e->group; q++)
+    if (e->sched[q] > times[nout - 1]) times[nout++] = e->sched[q];
+  int cap = fp_cheb_terms_bound(0.5 * e->rho * (times[nout - 1] - e->t)) + 1;
+  if (cap > CHEB_MAX_TERMS) {
+    nout = 1;
+    cap = fp_cheb_terms_bound(0.5 * e->rho * remaining) + 1;
+    if (cap > CHEB_MAX_TERMS) return FP_OK;
+  }
+  if ((size_t)cap * (size_t)nout > (size_t)e->coef_cap) {
+    double *c = realloc(e->coef, (size_t)cap * (size_t)nout * sizeof *c);
     if (!c) return fp_fail(err, FP_ERR_NOMEM, "out of memory for %d Chebyshev coefficients", cap);
-    e->coef = c, e->coef_cap = cap;
+    e->coef = c, e->coef_cap = cap * nout;
   }
   /* aim at half the allowed error, assuming |T_k(A) p| <= 2 |p| */
-  double tail = 0.0;
-  int K = fp_cheb_coefficients(z, 0.25 * CHEB_ERROR * e->opt.atol / pmax, e->coef, cap, &tail);
-  if (K < 0) return FP_OK;
-  double *out = e->V, *work = e->V + n;
-  double growth = fp_cheb_apply(e->op, e->scaled, e->rho, e->coef, K, p, out, work, n);
-  e->stats.applications += K;
-  if (!(tail * growth <= CHEB_ERROR * e->opt.atol)) return FP_OK;
-  if (e->opt.nonnegative)
-    for (size_t i = 0; i < n; i++)
-      if (out[i] < -e->opt.atol) return FP_OK;
-  memcpy(p, out, n * sizeof *p);
+  double tail[FP_CHEB_MAX_OUTPUTS], growth[FP_CHEB_MAX_OUTPUTS];
+  int K[FP_CHEB_MAX_OUTPUTS];
+  const double *coef[FP_CHEB_MAX_OUTPUTS];
+  double *out[FP_CHEB_MAX_OUTPUTS];
+  for (int j = 0; j < nout; j++) {
+    double *c = e->coef + (size_t)j * (size_t)cap;
+    K[j] = fp_cheb_coefficients(0.5 * e->rho * (times[j] - e->t),
+                                0.25 * CHEB_ERROR * e->opt.atol / pmax, c, cap, &tail[j]);
+    if (K[j] < 0 || (j > 0 && K[j] < K[j - 1])) { /* unusable: keep what came before */
+      nout = j;
+      break;
+    }
+    coef[j] = c;
+    out[j] = e->V + (size_t)j * n;
+  }
+  if (nout == 0) return FP_OK;
+  double *work = e->V + (size_t)nout * n;
+  fp_cheb_apply(e->op, e->scaled, e->rho, nout, coef, K, p, out, work, n, growth);
+  e->stats.applications += K[nout - 1];
+  int accepted = 0;
+  for (; accepted < nout; accepted++) {
+    int j = accepted;
+    bool ok = tail[j] * growth[j] <= CHEB_ERROR * e->opt.atol;
+    if (ok && e->opt.nonnegative)
+      for (size_t i = 0; i < n && ok; i++) ok = out[j][i] >= -e->opt.atol;
+    if (!ok) break;
+    clean(e, out[j], mass0);
+  }
+  if (accepted < nout && e->group > 1) e->group /= 2;
+  if (accepted == 0) return FP_OK;
+  memcpy(p, out[0], n * sizeof *p); /* cleaned above */
   e->stats.chebyshev_steps++;
-  e->stats.last_krylov_dim = K;
-  finish_step(e, mass0, tau, remaining, t_out);
+  e->stats.last_krylov_dim = K[0];
+  advance_time(e, remaining, remaining, t_out);
+  for (int j = 1; j < accepted; j++) e->ahead_t[j] = times[j];
+  e->ahead_count = accepted;
+  e->ahead_next = 1;
   *taken = true;
   return FP_OK;
+}
+
+/* The next output computed ahead, if t_out is its time and the state is
+ * still the previous output as handed out (nobody changed it since). */
+static bool take_ahead(fp_expo *e, double t_out)
+{
+  const size_t n = e->n;
+  int j = e->ahead_next;
+  if (j <= 0 || j >= e->ahead_count || e->ahead_t[j] != t_out || !(e->t < t_out) ||
+      memcmp(e->p, e->V + (size_t)(j - 1) * n, n * sizeof *e->p) != 0) {
+    e->ahead_count = e->ahead_next = 0;
+    return false;
+  }
+  memcpy(e->p, e->V + (size_t)j * n, n * sizeof *e->p);
+  e->stats.last_step = t_out - e->t;
+  e->t = t_out;
+  e->stats.steps++;
+  e->stats.chebyshev_steps++;
+  e->ahead_next++;
+  return true;
 }
 
 static int step(fp_expo *e, double t_out, fp_error *err)
@@ -242,6 +333,7 @@ static int step(fp_expo *e, double t_out, fp_error *err)
   bool taken;
   int rc = cheb_step(e, t_out, &taken, err);
   if (rc != FP_OK || taken) return rc;
+  e->ahead_count = e->ahead_next = 0; /* the basis is about to be overwritten */
   const size_t n = e->n;
   double *p = e->p, *V = e->V;
   double beta = 0.0, mass0 = 0.0;
@@ -336,6 +428,7 @@ static int step(fp_expo *e, double t_out, fp_error *err)
 
 int fp_expo_advance(fp_expo *e, double t_out, fp_error *err)
 {
+  if (take_ahead(e, t_out)) return FP_OK;
   long steps = 0;
   while (e->t < t_out) {
     if (e->opt.interrupted && *e->opt.interrupted)

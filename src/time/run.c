@@ -504,9 +504,13 @@ static int setup(run_context *r, fp_run_result *res, fp_error *err)
   if (r->split) r->p_ss = fp_alloc_large(g->ncells * sizeof *r->p_ss);
   if (!r->dpdt_dense || (r->split && !r->p_ss))
     return fp_fail(err, FP_ERR_NOMEM, "out of memory for %zu cells", g->ncells);
+  rc = merge_times(r, err);
+  if (rc != FP_OK) return rc;
   fp_solver_options so;
   fp_solver_options_from_case(c, r->op, &so);
   so.interrupted = r->opt->interrupted;
+  so.output_times = r->times;
+  so.n_output_times = r->n_times;
   rc = fp_solver_create(r->op, 0.0, r->ref.p0, &so, &r->solver, err);
   if (rc == FP_OK) {
     const char *name = fp_solver_linear_solver_name(r->solver);
@@ -514,7 +518,6 @@ static int setup(run_context *r, fp_run_result *res, fp_error *err)
     res->rtol = fp_solver_rtol(r->solver);
     rc = fp_balance_create(r->op, &r->balance, err);
   }
-  if (rc == FP_OK) rc = merge_times(r, err);
   if (rc == FP_OK) rc = try_split(r, res, err);
   if (rc == FP_OK) rc = column_names(r, err);
   if (rc == FP_OK && r->opt->write_files) rc = open_tables(r, err);

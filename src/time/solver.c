@@ -77,6 +77,8 @@ void fp_solver_options_from_case(const fp_case *c, const fp_operator *op, fp_sol
   opt->nonnegative = op ? fp_operator_two_point(op) : false;
   opt->integrator = c->integrator;
   opt->stop_time = c->t_end;
+  opt->output_times = NULL;
+  opt->n_output_times = 0;
   opt->interrupted = NULL;
 }
 
@@ -346,6 +348,8 @@ static int create_exponential(fp_solver *s, const double *p0, double t0,
                         .nonnegative = opt->nonnegative,
                         .conserving = conserving,
                         .spectral_bound = rho,
+                        .output_times = opt->output_times,
+                        .n_output_times = opt->n_output_times,
                         .interrupted = opt->interrupted};
   return fp_expo_create(s->op, t0, p0, &eo, &s->expo, err);
 }

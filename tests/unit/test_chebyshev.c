@@ -1,11 +1,14 @@
 /* fpentropy tests: the Chebyshev series of exp(tau L) (time/chebyshev.c) -
  * its coefficients against GSL's scaled Bessel functions, its truncation
- * rule, its spectral bound against the matrix, and a whole expansion against
- * a dense matrix exponential computed here.
+ * rule, its spectral bound against the matrix, a whole expansion against
+ * a dense matrix exponential computed here, several outputs from one series
+ * against one series each, and the exponential integrator's multi-output
+ * steps against single ones (with the state changed between two calls).
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "test_support.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,8 +18,16 @@
 #include <fpentropy/fv/operator.h>
 #include <fpentropy/problem/case.h>
 #include <fpentropy/problem/density.h>
+#include <fpentropy/time/solver.h>
 
 #include "time/chebyshev_impl.h"
+
+/* the rotating OU case on a small grid (time-independent, diagonal D) */
+static const char *const ou2d_small =
+    "[domain]\ndimension = 2\nlower = -6\nupper = 6\ncells = 40\n"
+    "[dynamics]\ndrift_x = -x + 0.5*y\ndrift_y = -0.5*x - y\ndiffusion = 1\n"
+    "[initial]\ndensity = exp(-((x-2)^2 + y^2)/(2*0.25))\n"
+    "[time]\nend = 1\natol = 1e-12\n";
 
 /* c_k = e^-z I_k(z) to 1e-11 relative (where above 1e-200; 1e-15 against
  * 40-digit values at z = 2500), and K the
@@ -146,10 +157,12 @@ static void test_expansion(void **state)
     int cap = fp_cheb_terms_bound(z) + 1;
     double *coef = malloc((size_t)cap * sizeof *coef);
     int K = fp_cheb_coefficients(z, 1e-13, coef, cap, &tail);
-    double growth = fp_cheb_apply(op, NULL, rho, coef, K, p, out, work, n);
+    double growth, growth_fused;
+    const double *cs[1] = {coef};
+    fp_cheb_apply(op, NULL, rho, 1, cs, &K, p, &out, work, n, &growth);
     /* the fused recurrence on the scaled stencil: the same sum up to the
      * rounding of a L (no division in its loop) */
-    double growth_fused = fp_cheb_apply(op, scaled, rho, coef, K, p, fused, work, n);
+    fp_cheb_apply(op, scaled, rho, 1, cs, &K, p, &fused, work, n, &growth_fused);
     double fused_diff = 0.0;
     for (size_t i = 0; i < n; i++) fused_diff = fmax(fused_diff, fabs(fused[i] - out[i]));
     print_message("tau %g: fused recurrence differs by %.2e\n", tau, fused_diff);
@@ -185,11 +198,120 @@ static void test_expansion(void **state)
   fp_case_destroy(&c);
 }
 
+/* Three outputs from one recurrence are the three single series: the same
+ * terms, each up to its own K, to the rounding of the sums. */
+static void test_multi_output(void **state)
+{
+  (void)state;
+  fp_case *c = fp_test_case(ou2d_small, NULL);
+  fp_operator *op = fp_test_operator(c);
+  const size_t n = c->grid.ncells;
+  fp_error err;
+  double rho = fp_cheb_spectral_bound(op);
+  fp_stencil *scaled = NULL;
+  assert_int_equal(fp_cheb_stencil_create(op, rho, &scaled, &err), FP_OK);
+  double *p = malloc(n * sizeof *p), *work = malloc(3 * n * sizeof *work);
+  double *outs = malloc(3 * n * sizeof *outs), *single = malloc(n * sizeof *single);
+  assert_int_equal(fp_density_sample(&c->grid, c->initial, 0.0, "initial", false, p, NULL, &err), FP_OK);
+  const double taus[3] = {0.02, 0.05, 0.11};
+  int K[3], cap = fp_cheb_terms_bound(0.5 * rho * taus[2]) + 1;
+  double *coef = malloc(3 * (size_t)cap * sizeof *coef), tail[3], growth[3];
+  const double *cs[3];
+  double *out[3];
+  for (int j = 0; j < 3; j++) {
+    cs[j] = coef + j * cap;
+    out[j] = outs + j * n;
+    K[j] = fp_cheb_coefficients(0.5 * rho * taus[j], 1e-13, coef + j * cap, cap, &tail[j]);
+    assert_true(K[j] > 0 && (j == 0 || K[j] > K[j - 1]));
+  }
+  for (int variant = 0; variant < 2; variant++) {
+    const fp_stencil *st = variant ? scaled : NULL;
+    fp_cheb_apply(op, st, rho, 3, cs, K, p, out, work, n, growth);
+    for (int j = 0; j < 3; j++) {
+      double g1;
+      fp_cheb_apply(op, st, rho, 1, &cs[j], &K[j], p, &single, work, n, &g1);
+      double diff = 0.0;
+      for (size_t i = 0; i < n; i++) diff = fmax(diff, fabs(out[j][i] - single[i]));
+      print_message("%s: output %d (K = %d) differs from its own series by %.2e\n",
+                    variant ? "stencil" : "general", j, K[j], diff);
+      assert_true(diff <= 1e-14 * (K[j] + 1) * g1);
+      assert_true(growth[j] == g1);
+    }
+  }
+  fp_stencil_destroy(&scaled);
+  free(coef);
+  free(p);
+  free(work);
+  free(outs);
+  free(single);
+  fp_operator_destroy(&op);
+  fp_case_destroy(&c);
+}
+
+/* The exponential integrator with the output schedule (multi-output steps)
+ * gives every output within its error bound of the one without; and when
+ * the caller changes the state between two outputs, the next output is
+ * computed from the changed state, not handed out from the series. */
+static void test_schedule(void **state)
+{
+  (void)state;
+  fp_case *c = fp_test_case(ou2d_small, NULL);
+  fp_operator *op = fp_test_operator(c);
+  const size_t n = c->grid.ncells;
+  fp_error err;
+  double *p0 = malloc(n * sizeof *p0);
+  assert_int_equal(fp_density_sample(&c->grid, c->initial, 0.0, "initial", false, p0, NULL, &err), FP_OK);
+  const double times[] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6};
+  const size_t nt = sizeof times / sizeof times[0];
+  for (int change = 0; change < 2; change++) {
+    fp_solver *with = NULL, *without = NULL;
+    fp_solver_options opt;
+    fp_solver_options_from_case(c, op, &opt);
+    opt.integrator = FP_INTEGRATOR_EXPONENTIAL;
+    assert_int_equal(fp_solver_create(op, 0.0, p0, &opt, &without, &err), FP_OK);
+    opt.output_times = times;
+    opt.n_output_times = nt;
+    assert_int_equal(fp_solver_create(op, 0.0, p0, &opt, &with, &err), FP_OK);
+    for (size_t k = 0; k < nt; k++) {
+      assert_int_equal(fp_solver_advance(with, times[k], &err), FP_OK);
+      assert_int_equal(fp_solver_advance(without, times[k], &err), FP_OK);
+      /* the state is read-only to callers; writing through the pointer
+       * stands for any way it might change between two outputs */
+      double *a = (double *)(uintptr_t)fp_solver_state(with);
+      double *b = (double *)(uintptr_t)fp_solver_state(without), diff = 0.0;
+      for (size_t i = 0; i < n; i++) diff = fmax(diff, fabs(a[i] - b[i]));
+      /* each within 0.1 atol of exp(t L) p0 per step, k + 1 steps */
+      assert_true(diff <= 0.2 * (double)(k + 1) * c->atol);
+      if (change && k == 1) { /* the caller moves some mass: later outputs must follow it */
+        size_t top = 0;
+        for (size_t i = 0; i < n; i++) top = a[i] > a[top] ? i : top;
+        double m = a[top];
+        a[top] = 0.0, a[top + 1] += m;
+        b[top] = 0.0, b[top + 1] += m;
+      }
+    }
+    fp_solver_stats sw, so;
+    fp_solver_get_stats(with, &sw);
+    fp_solver_get_stats(without, &so);
+    print_message("change %d: %ld operator applications with the schedule, %ld without\n",
+                  change, sw.rhs_evals, so.rhs_evals);
+    /* the schedule's series share their terms: fewer applications */
+    assert_true(sw.rhs_evals < so.rhs_evals);
+    fp_solver_destroy(&with);
+    fp_solver_destroy(&without);
+  }
+  free(p0);
+  fp_operator_destroy(&op);
+  fp_case_destroy(&c);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_coefficients),
       cmocka_unit_test(test_expansion),
+      cmocka_unit_test(test_multi_output),
+      cmocka_unit_test(test_schedule),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,7 +66,7 @@ static void recurrence(const char *text, const char *boundary)
     vmax = fmax(vmax, fabs(v[i]));
     size = fmax(size, fabs(a * Lp[i]) + 2.0 * fabs(p[i]) + fabs(prev[i]));
   }
-  double got = fp_stencil_recurrence(scaled, p, cf, prev, acc, scratch);
+  double got = fp_stencil_recurrence(scaled, p, 1, &cf, &acc, prev, scratch);
   for (size_t i = 0; i < n; i++) {
     if (fabs(prev[i] - v[i]) > 8 * DBL_EPSILON * size || fabs(acc[i] - acc_expect[i]) > 8 * DBL_EPSILON * size) {
       print_error("%s cell %zu: recurrence %.17g, expected %.17g\n", boundary, i, prev[i], v[i]);
@@ -77,7 +77,7 @@ static void recurrence(const char *text, const char *boundary)
   /* a NaN anywhere comes out as the maximum, so that the series' error
    * test fails */
   p[n / 2] = NAN;
-  assert_true(isnan(fp_stencil_recurrence(scaled, p, cf, prev, acc, scratch)));
+  assert_true(isnan(fp_stencil_recurrence(scaled, p, 1, &cf, &acc, prev, scratch)));
   fp_stencil_destroy(&scaled);
   free(v);
   free(acc_expect);

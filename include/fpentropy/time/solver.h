@@ -47,6 +47,12 @@ typedef struct fp_solver_options {
    * it); no limit unless it is above the initial time.  Output times in
    * between are interpolated, not stepped to. */
   double stop_time;
+  /* The output times the caller will advance to, ascending (may be NULL,
+   * the default): the exponential integrator then computes several of them
+   * from one Chebyshev series and hands them out as they are asked for.
+   * The array must live as long as the solver. */
+  const double *output_times;
+  size_t n_output_times;
   /* polled in every right-hand side evaluation; when it becomes non-zero
    * the integration stops with FP_ERR_INTERRUPTED (may be NULL) */
   volatile sig_atomic_t *interrupted;
