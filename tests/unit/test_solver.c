@@ -161,12 +161,12 @@ static void test_vectors_reserved(void **state)
 }
 
 /* Where `auto` switches from the exponential integrator to CVODE on the
- * rotating OU case to t = 1 (docs/scheme.md): rho / 2 <= 2500 up to 288^2,
- * not from 320^2 on; and never for time-dependent fields. */
+ * rotating OU case to t = 1 (docs/scheme.md): rho / 2 <= 10000 up to 592^2,
+ * not from 608^2 on; and never for time-dependent fields. */
 static void test_auto_integrator(void **state)
 {
   (void)state;
-  const char *sizes[] = {"domain.cells=288", "domain.cells=320"};
+  const char *sizes[] = {"domain.cells=592", "domain.cells=608"};
   const fp_integrator_kind want[] = {FP_INTEGRATOR_EXPONENTIAL, FP_INTEGRATOR_CVODE};
   for (int k = 0; k < 2; k++) {
     const char *ov[] = {sizes[k], "domain.lower=-6", "domain.upper=6", NULL};

@@ -86,7 +86,10 @@ FP_API double fp_solver_auto_rtol(const fp_grid *g, const double *p0);
  * and when span is not positive.  An explicit choice is returned as is. */
 FP_API fp_integrator_kind fp_solver_choose_integrator(const fp_operator *op, fp_integrator_kind asked,
                                                       double span);
-#define FP_EXPO_AUTO_MAX_Z 2500.0
+/* 10000: on ou2d_rotating to t = 1 the exponential integrator measured
+ * faster than CVODE up to 512^2 and slower from about 700^2 on
+ * (tools/bench_defaults.py); the rule switches between 592^2 and 608^2. */
+#define FP_EXPO_AUTO_MAX_Z 10000.0
 
 /* Options from a case's [time] and [solver] sections; nonnegative is set
  * when the operator has two-point fluxes only (pass op) or left false. */
