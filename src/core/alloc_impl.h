@@ -2,8 +2,8 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Every new 4 KiB page costs a page fault when first written, and in a
- * virtual machine a fault is a trap to the hypervisor: at 352^2 the 27,000
- * faults of an exponential run took 0.18 s of its 1.5 s (perf stat).  Arrays
+ * virtual machine a fault is a trap to the hypervisor (perf showed them as a
+ * large share of an exponential run at 352^2).  Arrays
  * of 1 MiB and more (Krylov bases, the operator's and the balance's arrays)
  * are therefore placed in whole 2 MiB blocks, 2 MiB-aligned, with
  * madvise(MADV_HUGEPAGE), so that where the kernel's transparent huge pages

@@ -87,8 +87,9 @@ FP_API double fp_solver_auto_rtol(const fp_grid *g, const double *p0);
 FP_API fp_integrator_kind fp_solver_choose_integrator(const fp_operator *op, fp_integrator_kind asked,
                                                       double span);
 /* 10000: on ou2d_rotating to t = 1 the exponential integrator measured
- * faster than CVODE up to 512^2 and slower from about 700^2 on
- * (tools/bench_defaults.py); the rule switches between 592^2 and 608^2. */
+ * faster than CVODE at 352^2 and 512^2 (tools/bench_defaults.py), by a
+ * ratio that falls like the grid's n (its stepping is cells^1.5): the rule
+ * switches between 592^2 and 608^2, below where the ratio reaches 1. */
 #define FP_EXPO_AUTO_MAX_Z 10000.0
 
 /* Options from a case's [time] and [solver] sections; nonnegative is set
