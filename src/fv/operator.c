@@ -177,11 +177,11 @@ static size_t add_cross_entries(const fp_grid *g, size_t X, int j, uint32_t *cel
   return n;
 }
 
-static int build_faces(fp_operator *o, fp_error *err)
+/* The arrays of nfaces faces and nentries stencil entries both the
+ * two-point faces and the tensor edges have; false when one is missing
+ * (the operator's destroy frees what was allocated). */
+static bool alloc_faces(fp_operator *o, size_t nfaces, size_t nentries)
 {
-  const fp_grid *g = &o->grid;
-  size_t nfaces, nentries;
-  count_faces(g, o->two_point, &nfaces, &nentries);
   o->nfaces = nfaces;
   o->left = fp_alloc_large(nfaces * sizeof *o->left);
   o->right = fp_alloc_large(nfaces * sizeof *o->right);
@@ -192,12 +192,20 @@ static int build_faces(fp_operator *o, fp_error *err)
   o->fstart = fp_alloc_large((nfaces + 1) * sizeof *o->fstart);
   o->fcell = fp_alloc_large(nentries * sizeof *o->fcell);
   o->fweight = fp_calloc_large(nentries, sizeof *o->fweight);
-  o->fcross_axis = calloc(nentries, sizeof *o->fcross_axis);
-  o->fgeom = calloc(nentries, sizeof *o->fgeom); /* cross entries: none with two-point fluxes, left untouched */
   o->fposL = fp_alloc_large(nentries * sizeof *o->fposL);
   o->fposR = fp_alloc_large(nentries * sizeof *o->fposR);
-  if (!o->left || !o->right || !o->axis || !o->wall || !o->pe || !o->dcoef || !o->fstart ||
-      !o->fcell || !o->fweight || !o->fcross_axis || !o->fgeom || !o->fposL || !o->fposR)
+  return o->left && o->right && o->axis && o->wall && o->pe && o->dcoef && o->fstart && o->fcell &&
+         o->fweight && o->fposL && o->fposR;
+}
+
+static int build_faces(fp_operator *o, fp_error *err)
+{
+  const fp_grid *g = &o->grid;
+  size_t nfaces, nentries;
+  count_faces(g, o->two_point, &nfaces, &nentries);
+  o->fcross_axis = calloc(nentries, sizeof *o->fcross_axis);
+  o->fgeom = calloc(nentries, sizeof *o->fgeom); /* cross entries: none with two-point fluxes, left untouched */
+  if (!alloc_faces(o, nfaces, nentries) || !o->fcross_axis || !o->fgeom)
     return fp_fail(err, FP_ERR_NOMEM, "out of memory for %zu faces", nfaces);
 
   size_t f = 0, e = 0;
@@ -423,22 +431,9 @@ static int build_edges(fp_operator *o, fp_error *err)
     for (int q = 0; q < noff; q++)
       if (offset_cell(g, cell, offs[q]) != FP_NO_CELL) nfaces++, nentries += 2;
   }
-  o->nfaces = nfaces;
-  o->left = fp_alloc_large(nfaces * sizeof *o->left);
-  o->right = fp_alloc_large(nfaces * sizeof *o->right);
-  o->axis = fp_alloc_large(nfaces * sizeof *o->axis);
-  o->wall = fp_alloc_large(nfaces * sizeof *o->wall);
-  o->pe = fp_calloc_large(nfaces, sizeof *o->pe);
-  o->dcoef = fp_calloc_large(nfaces, sizeof *o->dcoef);
   o->offset = fp_calloc_large(3 * nfaces, sizeof *o->offset);
-  o->fstart = fp_alloc_large((nfaces + 1) * sizeof *o->fstart);
-  o->fcell = fp_alloc_large(nentries * sizeof *o->fcell);
-  o->fweight = fp_calloc_large(nentries, sizeof *o->fweight);
-  o->fposL = fp_alloc_large(nentries * sizeof *o->fposL);
-  o->fposR = fp_alloc_large(nentries * sizeof *o->fposR);
   o->flux_work = fp_alloc_large(nfaces * sizeof *o->flux_work);
-  if (!o->left || !o->right || !o->axis || !o->wall || !o->pe || !o->dcoef || !o->offset ||
-      !o->fstart || !o->fcell || !o->fweight || !o->fposL || !o->fposR || !o->flux_work)
+  if (!alloc_faces(o, nfaces, nentries) || !o->offset || !o->flux_work)
     return fp_fail(err, FP_ERR_NOMEM, "out of memory for %zu edges", nfaces);
   for (int k = 0; k < g->dim; k++) {
     o->face_below[k] = fp_alloc_large(g->ncells * sizeof *o->face_below[k]);
