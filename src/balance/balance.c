@@ -71,7 +71,9 @@ int fp_balance_create(fp_operator *op, fp_balance **out, fp_error *err)
   b->dpdt = fp_alloc_large(n * sizeof *b->dpdt);
   b->current = fp_calloc_large(n * (size_t)dim, sizeof *b->current);
   b->production = calloc(n, sizeof *b->production);
-  if (!b->flux || !b->ell || !b->logp || !b->logq || !b->logss || !b->dpdt || !b->current || !b->production) goto fail_nomem;
+  if (!b->flux || !b->ell || !b->logp || !b->logq || !b->logss || !b->dpdt || !b->current ||
+      !b->production)
+    goto fail_nomem;
   *out = b;
   return FP_OK;
 fail_nomem:

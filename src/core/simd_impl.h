@@ -15,6 +15,8 @@
 #ifndef FPENTROPY_SIMD_IMPL_H
 #define FPENTROPY_SIMD_IMPL_H
 
+#include <math.h>
+
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
     !defined(__SANITIZE_ADDRESS__) && !defined(FP_NO_TARGET_CLONES)
 /* Mark static functions only: GCC exports the dispatcher of a non-static
@@ -31,5 +33,9 @@
 #else
 #define FP_INLINE_HOT inline
 #endif
+
+/* max(a, b), NaN if either is: the reductions of the hot loops let a NaN
+ * through, so that a caller's error test fails on it (fmax would drop it) */
+static inline double fp_max_nan(double a, double b) { return (a > b || isnan(a)) ? a : b; }
 
 #endif /* FPENTROPY_SIMD_IMPL_H */

@@ -17,7 +17,6 @@ struct fp_stencil {
   fp_grid grid;
   double *A[FP_MAX_DIM], *B[FP_MAX_DIM]; /* face above each cell: F = A p_c + B p_up */
   double *W[FP_MAX_DIM];                 /* absorbing lower wall: F = W p_c (NULL otherwise) */
-  bool scaled;                           /* coefficients hold the factor a / h_k */
 };
 
 void fp_stencil_destroy(fp_stencil **sp)
@@ -64,7 +63,6 @@ int fp_stencil_create_scaled(const fp_stencil *s, double a, fp_stencil **out, fp
     if (s->W[k])
       for (size_t c = 0; c < n; c++) t->W[k][c] = f * s->W[k][c];
   }
-  t->scaled = true;
   return FP_OK;
 }
 
@@ -195,30 +193,18 @@ static FP_INLINE_HOT double from_bits(uint64_t u)
   return x;
 }
 
-/* max(a, b), NaN if either is */
-static FP_INLINE_HOT double max_nan(double a, double b) { return (a > b || isnan(a)) ? a : b; }
-
-/* old_m = Lp_m + 2 src_m - old_m, acc_m += c old_m (with acc), for m < n;
- * returns max |old_m| (NaN if one is).  The arrays do not overlap. */
+/* old_m = Lp_m + 2 src_m - old_m, acc_m += c old_m, for m < n; returns
+ * max |old_m| (NaN if one is).  The arrays do not overlap. */
 static FP_INLINE_HOT double combine(size_t n, const double *restrict Lp, const double *restrict src,
                                     double *restrict old, double c, double *restrict acc)
 {
   uint64_t vmax = 0;
-  if (acc) {
-    for (size_t m = 0; m < n; m++) {
-      double v = Lp[m] + 2.0 * src[m] - old[m];
-      old[m] = v;
-      acc[m] += c * v;
-      uint64_t av = abs_bits(v);
-      vmax = av > vmax ? av : vmax;
-    }
-  } else {
-    for (size_t m = 0; m < n; m++) {
-      double v = Lp[m] + 2.0 * src[m] - old[m];
-      old[m] = v;
-      uint64_t av = abs_bits(v);
-      vmax = av > vmax ? av : vmax;
-    }
+  for (size_t m = 0; m < n; m++) {
+    double v = Lp[m] + 2.0 * src[m] - old[m];
+    old[m] = v;
+    acc[m] += c * v;
+    uint64_t av = abs_bits(v);
+    vmax = av > vmax ? av : vmax;
   }
   return from_bits(vmax);
 }
@@ -241,11 +227,10 @@ static FP_TARGET_CLONES double recurrence_rows(const fp_stencil *s, const double
     for (size_t i1 = 0; i1 < g->n[1]; i1++) {
       size_t c0 = i2 * g->stride[2] + i1 * g->stride[1];
       row(s, c0, i1, i2, p, scratch, true); /* the row of a L p stays in cache */
-      double m = combine(n0, scratch, p + c0, prev + c0, nacc ? c[0] : 0.0,
-                         nacc ? acc[0] + c0 : NULL);
+      double m = combine(n0, scratch, p + c0, prev + c0, c[0], acc[0] + c0);
       /* the other sums while the new row is in cache */
       for (int j = 1; j < nacc; j++) add_scaled(n0, c[j], prev + c0, acc[j] + c0);
-      vmax = max_nan(vmax, m);
+      vmax = fp_max_nan(vmax, m);
     }
   return vmax;
 }

@@ -38,8 +38,8 @@ int fp_stencil_create_scaled(const fp_stencil *s, double a, fp_stencil **out, fp
  * pass over memory (the row of a L p stays in cache): with `scaled` made by
  * fp_stencil_create_scaled(s, a, ...), for every cell
  *     v = (a L p)_i + 2 p_i - prev_i,   prev_i = v,   acc[j]_i += c[j] v
- * for the nacc sums j (several series on the same vectors: the outputs of
- * a multi-output step).  scratch holds n[0] values.  Returns max |v|. */
+ * for the nacc >= 1 sums j (several series on the same vectors: the
+ * outputs of a multi-output step).  scratch holds n[0] values.  Returns max |v|. */
 double fp_stencil_recurrence(const fp_stencil *scaled, const double *p, int nacc, const double *c,
                              double *const *acc, double *prev, double *scratch);
 

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/simd_impl.h"
 #include "fv/stencil_impl.h"
 
 double fp_cheb_spectral_bound(const fp_operator *op)
@@ -72,14 +73,12 @@ int fp_cheb_coefficients(double z, double tol, double *c, int cap, double *tail_
   return K;
 }
 
-/* max(a, b), NaN if either is: a NaN met in the series must fail the
+/* max |x_i|, NaN if one is: a NaN met in the series must fail the
  * caller's error test */
-static inline double max_nan(double a, double b) { return (a > b || isnan(a)) ? a : b; }
-
 static double max_abs(const double *x, size_t n)
 {
   double m = 0.0;
-  for (size_t i = 0; i < n; i++) m = fabs(x[i]) > m ? fabs(x[i]) : m;
+  for (size_t i = 0; i < n; i++) m = fp_max_nan(m, fabs(x[i]));
   return m;
 }
 
@@ -110,11 +109,11 @@ void fp_cheb_apply(fp_operator *op, const fp_stencil *scaled, double rho, int no
   for (size_t i = 0; i < n; i++) {
     prev[i] = p[i];
     cur[i] = a * Lv[i] + p[i];
-    m = fabs(cur[i]) > m ? fabs(cur[i]) : m;
+    m = fp_max_nan(m, fabs(cur[i]));
   }
   for (int j = first; j < nout; j++)
     for (size_t i = 0; i < n; i++) out[j][i] += 2.0 * c[j][1] * cur[i];
-  g = max_nan(g, m);
+  g = fp_max_nan(g, m);
   for (; first < nout && K[first] == 1; first++) growth[first] = g;
   /* T_{k+1}(A) p = 2 A T_k(A) p - T_{k-1}(A) p, written over T_{k-1}:
    * 2 A v = (4 / rho) L v + 2 v; every output whose series reaches k + 1
@@ -131,12 +130,12 @@ void fp_cheb_apply(fp_operator *op, const fp_stencil *scaled, double rho, int no
       for (size_t i = 0; i < n; i++) {
         double v = two_a * Lv[i] + 2.0 * cur[i] - prev[i];
         prev[i] = v;
-        m = fabs(v) > m ? fabs(v) : m;
+        m = fp_max_nan(m, fabs(v));
       }
       for (int j = first; j < nout; j++)
         for (size_t i = 0; i < n; i++) out[j][i] += ck[j - first] * prev[i];
     }
-    g = max_nan(g, m);
+    g = fp_max_nan(g, m);
     for (; first < nout && K[first] == k + 1; first++) growth[first] = g;
     double *t = prev;
     prev = cur;
