@@ -111,8 +111,11 @@ def main():
                     if old is None:
                         best[key] = entry
                     else:
-                        old["cpu"] = min(old["cpu"], cpu)
-                        old["wall"] = min(old["wall"], wall)
+                        # the phase seconds of the fastest repeat, the minimum wall of all
+                        wall_min = min(old["wall"], wall)
+                        if cpu < old["cpu"]:
+                            best[key] = old = entry
+                        old["wall"] = wall_min
             for name, *_ in configs:
                 e = best[(name, n)]
                 print(f"  {n:4d}^2 {name:12s} cpu {e['cpu']:7.3f} s  wall {e['wall']:7.3f} s  "
@@ -153,16 +156,21 @@ def main():
     print()
     print("\n".join(lines))
     kernels = ROOT / "build" / "tools" / "bench_kernels"
+    kernel_rows = []
     if kernels.exists():
         out = subprocess.run([str(kernels)], capture_output=True, text=True, cwd=ROOT)
         print(out.stdout)
         lines.append(out.stdout.strip())
-    failed = check_claims(best, sizes, cheapest, lines)
+        for line in out.stdout.splitlines():  # n cells stencil_s general_s bound_s st/bound gen/st
+            f = line.split()
+            if len(f) == 7 and f[0].isdigit():
+                kernel_rows.append({"n": int(f[0]), "over": float(f[5])})
+    failed = check_claims(best, sizes, cheapest, lines, kernel_rows)
     (results / "bench_defaults.txt").write_text("\n".join(lines) + "\n")
     return 1 if failed else 0
 
 
-def check_claims(best, sizes, cheapest, lines):
+def check_claims(best, sizes, cheapest, lines, kernel_rows):
     """The claims docs/scheme.md makes from this benchmark, asserted on this run's numbers
     (only where the run has the grids they speak of).  Appends PASS/FAIL lines; returns the
     number that failed."""
@@ -187,6 +195,9 @@ def check_claims(best, sizes, cheapest, lines):
         c = best[("cvode", n)]
         claims.append((c["steps"] < p["steps"], f"{n}^2: CVODE takes fewer steps than the previous "
                                                 f"default ({c['steps']} < {p['steps']})"))
+    for row in kernel_rows:  # the stencil within 3x of the triad-bandwidth bound (issue 11)
+        claims.append((row["over"] <= 3.0, f"{row['n']}^2: L p {row['over']:.2f}x the bandwidth bound "
+                                           f"(<= 3x)"))
     for n in (352, 512):  # auto takes the exponential integrator up to 592^2 (test_solver.c)
         if n in sizes:
             e, c = best[("exponential", n)], best[("cvode", n)]

@@ -199,7 +199,7 @@ static void test_expansion(void **state)
 }
 
 /* Three outputs from one recurrence are the three single series: the same
- * terms, each up to its own K, to the rounding of the sums. */
+ * terms, each up to its own K, added in the same order (equal bits). */
 static void test_multi_output(void **state)
 {
   (void)state;
@@ -234,7 +234,8 @@ static void test_multi_output(void **state)
       for (size_t i = 0; i < n; i++) diff = fmax(diff, fabs(out[j][i] - single[i]));
       print_message("%s: output %d (K = %d) differs from its own series by %.2e\n",
                     variant ? "stencil" : "general", j, K[j], diff);
-      assert_true(diff <= 1e-14 * (K[j] + 1) * g1);
+      /* every term is added by the same expression in both: equal bits */
+      assert_true(diff == 0.0);
       assert_true(growth[j] == g1);
     }
   }
@@ -295,8 +296,11 @@ static void test_schedule(void **state)
     fp_solver_get_stats(without, &so);
     print_message("change %d: %ld operator applications with the schedule, %ld without\n",
                   change, sw.rhs_evals, so.rhs_evals);
-    /* the schedule's series share their terms: fewer applications */
+    /* the schedule's series share their terms: groups of 4 outputs take
+     * about 2 series' worth (K grows like the square root of the span), so
+     * at most 60 % of the applications when nothing interrupts them */
     assert_true(sw.rhs_evals < so.rhs_evals);
+    if (!change) assert_true(sw.rhs_evals <= 0.6 * so.rhs_evals);
     fp_solver_destroy(&with);
     fp_solver_destroy(&without);
   }
